@@ -1,0 +1,81 @@
+"""Keyword index: BM25 (bm25s) over tokens that survive Polish and Romanian inflection.
+
+Tokens are case- and diacritic-folded ("Ławrow" -> "lawrow", "sancțiuni" -> "sanctiuni") and
+cut to a fixed prefix: a crude, language-free stemmer that maps "Biden/Bidena/Bidenem" and
+"sankcje/sankcji" together and even joins some cognates across languages ("ukraine/ukrainy").
+The strategy is a parameter so the evaluation can compare it with no stemming.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_EXTRA_FOLD = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "ı": "i"})
+STRATEGIES = ("plain", "prefix5", "prefix6")
+DEFAULT_STRATEGY = "prefix5"
+
+# Function words of the three languages; IDF handles most, these only add noise to short queries.
+STOPWORDS = frozenset("""
+a an and are as at be by did do does for from had has have how in is it of on or that the this to was
+were what when where which who whom why will with about after before into than then there their they
+i w we z ze na do nie się sie to że ze jak jest są sa o od po za co czy dla przez oraz a ale lub by
+był byl była byla było bylo jaki jaka jakie które ktore który ktory kiedy gdzie kto ten ta te tym tej
+și si în in la cu de din pe ce cum care este sunt a al ale ai că ca să sa nu se un o unei unui lui mai
+fost au fi cine când cand unde despre pentru
+""".split())
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics, so queries typed without Polish/Romanian letters still match."""
+    text = text.casefold().translate(_EXTRA_FOLD)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def tokenize(text: str, strategy: str = DEFAULT_STRATEGY) -> list[str]:
+    """Folded word tokens minus stopwords, optionally cut to a prefix (see module docstring)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown keyword strategy {strategy!r}; choose from {STRATEGIES}")
+    words = [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    if strategy.startswith("prefix"):
+        n = int(strategy[len("prefix"):])
+        words = [w[:n] for w in words]
+    return words
+
+
+@dataclass
+class KeywordIndex:
+    """BM25 over chunk texts; row i scores chunk i of the store."""
+
+    bm25: bm25s.BM25
+    strategy: str
+    size: int
+
+    @classmethod
+    def build(cls, texts: list[str], strategy: str = DEFAULT_STRATEGY) -> KeywordIndex:
+        bm25 = bm25s.BM25()
+        # An empty document would break bm25s' vocabulary; a placeholder token keeps rows aligned.
+        corpus = [tokenize(t, strategy) or ["\u2205"] for t in texts]
+        bm25.index(corpus, show_progress=False)
+        return cls(bm25=bm25, strategy=strategy, size=len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for `query` (zeros when no query token is in the vocabulary)."""
+        tokens = [t for t in tokenize(query, self.strategy) if t in self.bm25.vocab_dict]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        self.bm25.save(str(folder), allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path, strategy: str, size: int) -> KeywordIndex:
+        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False)
+        return cls(bm25=bm25, strategy=strategy, size=size)

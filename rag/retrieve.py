@@ -1,0 +1,147 @@
+"""Retrieval: dense (E5 + FAISS) and keyword (BM25) rankings fused with reciprocal-rank fusion.
+
+Dense search carries cross-lingual questions (English question, Polish text); keyword search
+nails names, numbers and same-language wording. RRF combines ranks, not raw scores, so the two
+scales never need calibrating against each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag import settings
+from rag.store import Store, StoreError, StoreMismatch, build_store, is_stale
+from rag.types import Chunk, Embedder, Passage
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60  # the usual constant: damps the head so a single list cannot dominate
+
+
+class Retriever:
+    """Searches one loaded Store. Build with `Retriever.load()`; share one per process."""
+
+    MODES = ("keyword", "dense", "hybrid")
+
+    def __init__(self, store: Store, embedder: Embedder, dense_weight: float = 1.0,
+                 keyword_weight: float = 1.0) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.dense_weight = dense_weight
+        self.keyword_weight = keyword_weight
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.store.chunks
+
+    @classmethod
+    def load(cls, store_dir: Path | None = None, corpus_dir: Path | None = None, embedder: Embedder | None = None,
+             auto_build: bool = True, progress: bool = True) -> Retriever:
+        """Open the index, building or refreshing it first when it is missing, stale or mismatched."""
+        store_dir = Path(store_dir) if store_dir else settings.store_dir()
+        if embedder is None:
+            from rag.embeddings import load_embedder
+
+            embedder = load_embedder()
+        try:
+            store = Store.load(store_dir, embedder.fingerprint())
+            corpus = Path(corpus_dir or store.manifest.get("corpus_dir") or settings.corpus_dir())
+            if auto_build and corpus.is_dir() and is_stale(store_dir, corpus):
+                raise StoreError("corpus changed since the index was built")
+        except StoreError as exc:
+            if not auto_build:
+                raise
+            corpus = Path(corpus_dir) if corpus_dir else settings.corpus_dir()
+            verb = "rebuilding" if isinstance(exc, StoreMismatch) or store_dir.exists() else "building"
+            print(f"rag: {verb} index {store_dir} from {corpus} ({exc})", file=sys.stderr)
+            report = build_store(corpus, store_dir, embedder, progress=progress)
+            print(f"rag: indexed {report.summary()}", file=sys.stderr)
+            store = Store.load(store_dir, embedder.fingerprint())
+        return cls(store, embedder)
+
+    # -- ranking ------------------------------------------------------------------------------------
+
+    def _mask(self, filters: dict[str, Any] | None) -> np.ndarray:
+        """Boolean row mask for the filters: lang, source (str or list), date_from/date_to ("YYYY-MM")."""
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if not filters:
+            return mask
+        langs = _as_set(filters.get("lang"))
+        sources = _as_set(filters.get("source"))
+        date_from, date_to = filters.get("date_from") or "", filters.get("date_to") or ""
+        for i, c in enumerate(self.chunks):
+            if (langs and c.lang not in langs) or (sources and c.source not in sources):
+                mask[i] = False
+            elif (date_from or date_to) and not c.date:
+                mask[i] = False  # undated documents cannot satisfy a date filter
+            elif (date_from and c.date < date_from[:7]) or (date_to and c.date > date_to[:7]):
+                mask[i] = False
+        return mask
+
+    def dense_scores(self, question: str) -> np.ndarray:
+        query = np.asarray(self.embedder.embed_queries([question]), dtype=np.float32)
+        scores, ids = self.store.dense.search(query, len(self.chunks))
+        out = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        out[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
+        return out
+
+    def keyword_scores(self, question: str) -> np.ndarray:
+        return self.store.keyword.scores(question)
+
+    def search(self, question: str, k: int = 5, mode: str = "hybrid",
+               filters: dict[str, Any] | None = None) -> list[Passage]:
+        """Top-k passages, best first. `mode` is one of MODES."""
+        if mode not in self.MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(self.MODES)}")
+        if not question.strip():
+            raise ValueError("empty question")
+        mask = self._mask(filters)
+        if not mask.any():
+            return []
+        dense = self.dense_scores(question) if mode in ("dense", "hybrid") else None
+        keyword = self.keyword_scores(question) if mode in ("keyword", "hybrid") else None
+        rankings: dict[str, list[int]] = {}
+        if dense is not None:
+            rankings["dense"] = _ranked(dense, mask)
+        if keyword is not None:
+            rankings["keyword"] = [i for i in _ranked(keyword, mask) if keyword[i] > 0]
+        fused = self._fuse(rankings) if mode == "hybrid" else _single(rankings[mode], dense if mode == "dense" else keyword)
+        passages = []
+        for i, score in fused[:k]:
+            passages.append(Passage(
+                chunk=self.chunks[i], score=float(score),
+                dense_score=None if dense is None else float(dense[i]),
+                keyword_score=None if keyword is None else float(keyword[i]),
+                ranks={name: ranking.index(i) + 1 for name, ranking in rankings.items() if i in ranking},
+            ))
+        return passages
+
+    def _fuse(self, rankings: dict[str, list[int]]) -> list[tuple[int, float]]:
+        weights = {"dense": self.dense_weight, "keyword": self.keyword_weight}
+        scores: dict[int, float] = {}
+        for name, ranking in rankings.items():
+            for rank, i in enumerate(ranking, start=1):
+                scores[i] = scores.get(i, 0.0) + weights.get(name, 1.0) / (RRF_K + rank)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _ranked(scores: np.ndarray, mask: np.ndarray) -> list[int]:
+    order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order if mask[i]]
+
+
+def _single(ranking: list[int], scores: np.ndarray | None) -> list[tuple[int, float]]:
+    assert scores is not None
+    return [(i, float(scores[i])) for i in ranking]
+
+
+def _as_set(value: str | Iterable[str] | None) -> set[str]:
+    if not value:
+        return set()
+    return {value} if isinstance(value, str) else set(value)

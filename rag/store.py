@@ -1,0 +1,241 @@
+"""The persisted index in `vectorstore/<name>/`: FAISS vectors, chunks, BM25 and a manifest. No pickle.
+
+Layout:
+    manifest.json   format version, embedding model + fingerprint, dimension, chunking and keyword
+                    parameters, per-file sha256, boilerplate report
+    chunks.jsonl    one Chunk per line, row i <-> FAISS id i <-> BM25 document i
+    dense.faiss     inner-product index over L2-normalised vectors (cosine)
+    keyword/        bm25s arrays (.npy without pickle) and vocabulary (JSON)
+
+Builds write a sibling temporary folder and swap it in with renames, so an interrupted build
+leaves the previous index usable. Rebuilds reuse vectors of chunks whose text did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from rag.boilerplate import mark_boilerplate
+from rag.chunks import ChunkingParams, chunk_corpus
+from rag.corpus import load_corpus
+from rag.keyword import DEFAULT_STRATEGY, KeywordIndex
+from rag.types import Chunk, Embedder
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+DENSE = "dense.faiss"
+KEYWORD = "keyword"
+
+
+class StoreError(Exception):
+    """The index on disk is missing, corrupt, or was built with something else; the message says which."""
+
+
+class StoreMismatch(StoreError):
+    """The index was built with another embedding model or format: it must be rebuilt, never mixed."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI and the app to show."""
+
+    files: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # new or modified files
+    removed: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0  # chunks that needed new vectors
+    reused: int = 0
+    boilerplate: dict[str, dict[int, str]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        dropped = sum(len(v) for v in self.boilerplate.values())
+        return (f"{len(self.files)} files, {self.chunks} chunks ({self.embedded} embedded, {self.reused} reused), "
+                f"{len(self.changed)} new/changed, {len(self.removed)} removed, "
+                f"{dropped} boilerplate lines dropped, {self.seconds:.1f}s")
+
+
+@dataclass
+class Store:
+    """A loaded index: chunks with their dense and keyword indexes, aligned row by row."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    dense: faiss.Index
+    keyword: KeywordIndex
+
+    def vectors(self) -> np.ndarray:
+        return self.dense.reconstruct_n(0, self.dense.ntotal) if self.dense.ntotal else np.zeros(
+            (0, self.dense.d), dtype=np.float32)
+
+    @classmethod
+    def load(cls, path: Path, fingerprint: str | None = None) -> Store:
+        """Open and validate an index; raises StoreError / StoreMismatch with a message saying what to do."""
+        _recover_interrupted_swap(path)
+        manifest = read_manifest(path)
+        if fingerprint is not None and manifest["embedding"]["fingerprint"] != fingerprint:
+            raise StoreMismatch(
+                f"index {path} was built with embedding {manifest['embedding']['model_id']} "
+                f"({manifest['embedding']['fingerprint'][:16]}…), not the one loaded now; run `rag index` to rebuild")
+        try:
+            chunks = [Chunk(**json.loads(line)) for line in (path / CHUNKS).read_text("utf-8").splitlines() if line]
+            dense = faiss.read_index(str(path / DENSE))
+            keyword = KeywordIndex.load(path / KEYWORD, manifest["keyword"]["strategy"], len(chunks))
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raise StoreError(f"index {path} is corrupt ({exc}); run `rag index` to rebuild it") from exc
+        if not (len(chunks) == dense.ntotal == manifest["chunks"]) or dense.d != manifest["embedding"]["dim"]:
+            raise StoreError(f"index {path} is inconsistent (chunks {len(chunks)}, vectors {dense.ntotal}, "
+                             f"manifest {manifest['chunks']}); run `rag index` to rebuild it")
+        return cls(path=path, manifest=manifest, chunks=chunks, dense=dense, keyword=keyword)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    file = path / MANIFEST
+    if not file.exists():
+        raise StoreError(f"no index at {path}; run `rag index` to build it")
+    try:
+        manifest = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"index manifest {file} is unreadable ({exc}); run `rag index` to rebuild it") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise StoreMismatch(f"index {path} has format {manifest.get('format_version')}, this version reads "
+                            f"{FORMAT_VERSION}; run `rag index` to rebuild it")
+    return manifest
+
+
+def file_hashes(corpus_dir: Path) -> dict[str, str]:
+    """sha256 of each indexable file, to tell whether an index is stale."""
+    from rag.corpus import corpus_files
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(corpus_dir)}
+
+
+def is_stale(path: Path, corpus_dir: Path) -> bool:
+    try:
+        manifest = read_manifest(path)
+    except StoreError:
+        return True
+    return manifest.get("files_raw") != file_hashes(corpus_dir)
+
+
+def _text_key(chunk: Chunk) -> str:
+    return hashlib.sha256(chunk.embed_text().encode("utf-8")).hexdigest()
+
+
+def _previous_vectors(path: Path, fingerprint: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Vectors of the existing index keyed by chunk text hash (reused if the model is the same)."""
+    try:
+        old = Store.load(path, fingerprint)
+    except StoreError:
+        return {}, {}
+    vecs = old.vectors()
+    return {_text_key(c): vecs[i] for i, c in enumerate(old.chunks)}, old.manifest.get("files", {})
+
+
+def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: ChunkingParams | None = None,
+                keyword_strategy: str = DEFAULT_STRATEGY, progress: bool = True) -> BuildReport:
+    """(Re)build the index for `corpus_dir` at `path`, embedding only chunks whose text is new."""
+    started = time.perf_counter()
+    params = params or ChunkingParams()
+    docs = load_corpus(corpus_dir)
+    report = BuildReport(files=[d.source for d in docs], boilerplate=mark_boilerplate(docs))
+    chunks = chunk_corpus(docs, params)
+    if not chunks:
+        raise StoreError(f"no indexable text in {corpus_dir} (everything was empty or boilerplate)")
+    cache, old_files = _previous_vectors(path, embedder.fingerprint())
+    new_files = {d.source: d.sha256 for d in docs}
+    report.changed = sorted(s for s, h in new_files.items() if old_files.get(s) != h)
+    report.removed = sorted(set(old_files) - set(new_files))
+    vectors = _embed_missing(chunks, cache, embedder, progress, report)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "corpus_dir": str(corpus_dir.resolve()),
+        "embedding": {"model_id": embedder.model_id, "fingerprint": embedder.fingerprint(), "dim": int(vectors.shape[1])},
+        "chunking": params.to_dict(),
+        "keyword": {"library": "bm25s", "strategy": keyword_strategy},
+        "chunks": len(chunks),
+        "files": new_files,
+        "files_raw": file_hashes(corpus_dir),
+        "documents": {d.source: {"date": d.date, "lang": d.lang, "title": d.title, "lines": len(d.lines)} for d in docs},
+        "boilerplate": {src: {str(k): v for k, v in lines.items()} for src, lines in report.boilerplate.items()},
+    }
+    _write_atomically(path, manifest, chunks, vectors, KeywordIndex.build([c.embed_text() for c in chunks], keyword_strategy))
+    report.chunks = len(chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _embed_missing(chunks: list[Chunk], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool,
+                   report: BuildReport) -> np.ndarray:
+    keys = [_text_key(c) for c in chunks]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    if todo:
+        texts = [chunks[i].embed_text() for i in todo]
+        takes_progress = "show_progress" in inspect.signature(embedder.embed_documents).parameters
+        fresh = embedder.embed_documents(texts, show_progress=progress) if takes_progress else embedder.embed_documents(texts)
+        for i, vec in zip(todo, np.asarray(fresh, dtype=np.float32)):
+            cache[keys[i]] = vec
+    report.embedded, report.reused = len(todo), len(chunks) - len(todo)
+    return np.stack([cache[k] for k in keys]).astype(np.float32)
+
+
+def _write_atomically(path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
+                      keyword: KeywordIndex) -> None:
+    """Write everything into a temp sibling folder, then swap it in; the old index survives a crash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
+    try:
+        with open(tmp / CHUNKS, "w", encoding="utf-8") as fh:
+            for chunk in chunks:
+                fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        faiss.write_index(index, str(tmp / DENSE))
+        (tmp / KEYWORD).mkdir()
+        keyword.save(tmp / KEYWORD)
+        # The manifest goes last: a folder without it is never mistaken for a finished index.
+        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+        _swap_in(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _backup_of(path: Path) -> Path:
+    return path.with_name(f".{path.name}.previous")
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    backup = _backup_of(path)
+    if backup.exists():
+        shutil.rmtree(backup)
+    if path.exists():
+        os.rename(path, backup)
+    os.rename(tmp, path)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _recover_interrupted_swap(path: Path) -> None:
+    """If a crash hit between the two renames, put the previous index back."""
+    backup = _backup_of(path)
+    if not path.exists() and (backup / MANIFEST).exists():
+        log.warning("restoring previous index from %s after an interrupted build", backup)
+        os.rename(backup, path)
