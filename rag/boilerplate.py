@@ -15,7 +15,7 @@ from rag.corpus import Document
 
 MIN_REPEAT_CHARS = 25  # short repeated lines ("–", "Foto") are not worth flagging as banners
 FURNITURE = [
-    (re.compile(r"^READ\s{1,3}\S", re.I), "teaser of another article"),
+    (re.compile(r"^READ\s{1,3}\S"), "teaser of another article"),
     (re.compile(r"^(lasă un răspuns|leave a (reply|comment)|zostaw komentarz|dodaj komentarz)\W*$", re.I),
      "comment form"),
     (re.compile(r"adresa ta de email nu va fi publicat|your email address will not be published|"

@@ -36,9 +36,12 @@ class Chunk:
         return list(enumerate(self.lines, start=self.start_line))
 
     def embed_text(self) -> str:
-        """Text given to the embedder and keyword index: headings help retrieval."""
-        head = " — ".join(p for p in (self.title, self.section) if p and p not in self.text)
-        return f"{head}\n{self.text}" if head else self.text
+        """Text given to the embedder and keyword index: the section heading helps retrieval.
+
+        The document title is left out: it is usually the article's first sentence, and adding it
+        to every paragraph made all paragraphs of an article look alike.
+        """
+        return f"{self.section}\n{self.text}" if self.section else self.text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

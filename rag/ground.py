@@ -1,0 +1,717 @@
+"""Grounding: decide from evidence, not from the model, which answer sentences the sources support.
+
+The local model writes fluent answers in the question's language but cites the wrong source
+number about half the time and never refuses on its own. So every answer sentence is matched
+again, here, against the exact lines that were retrieved, and
+
+* cited to the line(s) that support it (file + line numbers + the lines' exact text),
+* dropped when no retrieved line supports it,
+* and the whole answer becomes a refusal when nothing is left.
+
+A line supports a sentence when a combination of three signals is high enough:
+embedding similarity (cross-lingual: an English sentence against a Polish line), overlap of the
+checkable details (names, numbers, dates, with month and weekday names mapped across en/pl/ro),
+and the model's own [n] marker as a weak prior only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.types import Answer, Citation, Embedder, Passage
+
+
+@dataclass(frozen=True)
+class GroundingConfig:
+    """Every threshold in one place, so the eval runner can calibrate them on the dev questions.
+
+    Cosine bounds are for multilingual-e5-small: unrelated text scores ~0.72-0.78 with it and
+    paraphrases ~0.85-0.92, so raw cosines are rescaled to 0..1 between `dense_floor` and `dense_ceil`.
+    """
+
+    dense_floor: float = 0.78  # cosine that counts as "unrelated" (rescaled to 0)
+    dense_ceil: float = 0.90  # cosine that counts as "says the same thing" (rescaled to 1)
+    w_dense: float = 0.55  # weight of embedding similarity
+    w_keys: float = 0.35  # weight of names/numbers/dates overlap
+    w_hint: float = 0.10  # weight of the model's own [n] citation: a prior, never decisive
+    min_support: float = 0.45  # a sentence is supported when its cited lines score at least this
+    cite_margin: float = 0.08  # also cite other lines within this much of the best line
+    min_key_gain: float = 0.2  # ...or lines that supply a missing name/number/date
+    max_citations: int = 3  # per sentence
+    number_penalty: float = 0.6  # share of the score lost when a sentence's digits are in none of its lines
+    min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
+    long_line_chars: int = 260  # longer lines are also embedded sentence by sentence
+    min_retrieval_cosine: float = 0.80  # best question/line cosine below this: refuse without generating
+    min_question_support: float = 0.35  # best question/line score below this: refuse without generating
+    context_chars: int = 1200  # source text sent to the model
+    context_margin: float = 0.25  # lines this far below the best question score are not sent
+    context_line_chars: int = 480  # a long line is cut to its best sentences for the prompt
+    extract_max_lines: int = 3  # lines quoted by the extractive mode
+    extract_margin: float = 0.12  # quote lines within this much of the best line
+
+
+# --------------------------------------------------------------------------- text normalisation
+
+_FOLD_EXTRA = str.maketrans({"ł": "l", "ß": "ss", "ø": "o", "đ": "d", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """Lowercase without diacritics, so "Ławrow", "ŁAWROW" and "lawrow" compare equal."""
+    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD_EXTRA))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _translit(word: str) -> str:
+    """Collapse Polish/Romanian/English spellings of one foreign name: Ławrow/Lavrov, Pieskow/Peskov."""
+    w = fold(word)
+    for a, b in (("sz", "s"), ("cz", "c"), ("sh", "s"), ("kh", "h"), ("ch", "h"), ("w", "v"), ("ie", "e"),
+                 ("j", "i"), ("y", "i")):
+        w = w.replace(a, b)
+    w = re.sub(r"c(?=[aoukrlt])", "k", w)
+    return re.sub(r"(.)\1+", r"\1", w)
+
+
+def names_match(a: str, b: str) -> bool:
+    """Two transliterated names match when one is an inflected form of the other (Putin/Putinowi)."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    if shorter < 4:
+        return False
+    need = max(4, min(shorter - 2, 6))
+    return a[:need] == b[:need]
+
+
+# --------------------------------------------------------------------------- sentences and markers
+
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st jr sr vs etc e.g i.e u.s u.k no gen col sen rep gov lt sgt capt approx
+    r tj np m.in ok godz ul wg tzw plk sw itd itp tys mln mld zob br nr pt ds jw ww dot ang ros
+    dl dna dvs art sf mil str""".split()
+)
+_END = re.compile(r"[.!?…]+[\"”»’')\]]*(?P<marks>(?:\s*\[[^\[\]\n]{1,24}\])*)(?=\s|$)")
+_MARKER = re.compile(r"\s*\[\s*(?:[^\[\]\d\n]{0,12}?)\s*(\d+(?:\s*(?:[,;–-]|and|i|și)\s*\d+)*)\s*\]", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One answer sentence without its [n] markers; `hints` keeps the numbers the model cited."""
+
+    text: str
+    hints: tuple[int, ...] = ()
+
+
+def _marker_numbers(group: str) -> list[int]:
+    """"1, 3" -> [1, 3]; "1-3" -> [1, 2, 3] (ranges are short; capped to avoid silly spans)."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:[,;]|and|i|și)\s*", group):
+        bounds = [int(x) for x in re.findall(r"\d+", part)]
+        if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= 10:
+            out.extend(range(bounds[0], bounds[1] + 1))
+        else:
+            out.extend(bounds)
+    return out
+
+
+def strip_markers(text: str) -> tuple[str, tuple[int, ...]]:
+    """Text without [n] markers, and the cited numbers in order of appearance."""
+    hints: list[int] = []
+    for match in _MARKER.finditer(text):
+        hints.extend(n for n in _marker_numbers(match.group(1)) if n not in hints)
+    clean = _MARKER.sub("", text)
+    clean = re.sub(r"\s+([.,;:!?…])", r"\1", clean)
+    return re.sub(r"\s{2,}", " ", clean).strip(), tuple(hints)
+
+
+def _is_boundary(block: str, match: re.Match[str]) -> bool:
+    """A sentence end unless an abbreviation or initial precedes it, or lowercase text follows."""
+    rest = block[match.end():].lstrip()
+    if rest and (rest[0].islower() or rest[0] in ",;:"):
+        return False
+    if match.group(0).startswith("."):
+        word = re.search(r"(\S+)$", block[: match.start()])
+        token = fold(word.group(1)).strip("(\"'„“") if word else ""
+        if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            return False
+    return True
+
+
+def _split_block(block: str) -> list[str]:
+    pieces, start = [], 0
+    for match in _END.finditer(block):
+        if _is_boundary(block, match):
+            pieces.append(block[start: match.end()].strip())
+            start = match.end()
+    pieces.append(block[start:].strip())
+    return [p for p in pieces if p]
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of a model answer (or a long source line), each with the [n] markers it carried.
+
+    A regex, not pysbd: pysbd has no Romanian and splits Polish "1997 r. (przed" and "tj. w".
+    A marker written after the full stop ("… paths. [1]") still belongs to the sentence before it.
+    """
+    out: list[Sentence] = []
+    for raw_block in text.splitlines():
+        block = _BULLET.sub("", raw_block).strip()
+        for piece in _split_block(block):
+            clean, hints = strip_markers(piece)
+            if re.search(r"\w", clean):
+                out.append(Sentence(clean, hints))
+    return out
+
+
+# --------------------------------------------------------------------------- checkable details
+
+_MONTHS: dict[int, str] = {
+    1: "january ianuarie styczen stycznia styczniu",
+    2: "february februarie luty lutego lutym",
+    3: "march martie marzec marca marcu",
+    4: "april aprilie kwiecien kwietnia kwietniu",
+    5: "maj maja maju",
+    6: "june iunie czerwiec czerwca czerwcu",
+    7: "july iulie lipiec lipca lipcu",
+    8: "august sierpien sierpnia sierpniu",
+    9: "september septembrie wrzesien wrzesnia wrzesniu",
+    10: "october octombrie pazdziernik pazdziernika pazdzierniku",
+    11: "november noiembrie listopad listopada listopadzie",
+    12: "december decembrie grudzien grudnia grudniu",
+}
+_MONTH_ONLY_IN_DATES = {5: "may mai", 1: "jan", 2: "feb", 3: "mar", 4: "apr", 6: "jun", 7: "jul", 8: "aug",
+                        9: "sep sept", 10: "oct", 11: "nov", 12: "dec"}
+_WEEKDAYS: dict[int, str] = {
+    1: "monday poniedzialek poniedzialku",
+    2: "tuesday wtorek wtorku marti",
+    3: "wednesday sroda srode srody srodzie miercuri",
+    4: "thursday czwartek czwartku joi",
+    5: "friday piatek piatku vineri",
+    6: "saturday sobota sobote soboty sambata",
+    7: "sunday niedziela niedziele niedzieli duminica",
+}
+_NUMBER_WORDS: dict[str, dict[str, int]] = {
+    "en": {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+           "twelve": 12, "fifty": 50, "hundred": 100},
+    "pl": {"dwa": 2, "dwie": 2, "dwoch": 2, "dwoma": 2, "trzy": 3, "trzech": 3, "cztery": 4, "czterech": 4,
+           "piec": 5, "pieciu": 5, "szesc": 6, "szesciu": 6, "siedem": 7, "osiem": 8, "dziewiec": 9,
+           "dziesiec": 10, "piecdziesiat": 50, "sto": 100},
+    "ro": {"doi": 2, "doua": 2, "trei": 3, "patru": 4, "cinci": 5, "sase": 6, "sapte": 7, "zece": 10,
+           "cincizeci": 50, "suta": 100},
+}
+
+
+def _word_table(table: dict[int, str]) -> dict[str, int]:
+    return {word: key for key, words in table.items() for word in words.split()}
+
+
+_MONTH_WORDS = _word_table(_MONTHS)
+_DATE_MONTH_WORDS = {**_MONTH_WORDS, **_word_table(_MONTH_ONLY_IN_DATES)}
+_WEEKDAY_WORDS = _word_table(_WEEKDAYS)
+_MONTH_RE = "|".join(sorted(_DATE_MONTH_WORDS, key=len, reverse=True))
+_DAY = r"(\d{1,2})(?:st|nd|rd|th|\.)?"
+_DATE_DAY_FIRST = re.compile(rf"\b{_DAY}(?:\s*(?:-|–|—|and|to|i|si)\s*{_DAY})?\s+(?:of\s+)?({_MONTH_RE})\b")
+_DATE_MONTH_FIRST = re.compile(rf"\b({_MONTH_RE})\s+{_DAY}(?:\s*(?:-|–|—|and|to)\s*{_DAY})?\b(?!\d)")
+
+# Entities written differently in en/pl/ro, by folded prefix; a small gazetteer for world news.
+_ENTITY_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("russia", "russia"), ("rosj", "russia"), ("rosyj", "russia"), ("rosi", "russia"), ("rusi", "russia"),
+    ("rusa", "russia"), ("ruse", "russia"), ("kreml", "kremlin"),
+    ("ukrain", "ukraine"), ("ucrain", "ukraine"), ("kijow", "kyiv"), ("kiev", "kyiv"), ("kyiv", "kyiv"),
+    ("americ", "us"), ("amerykan", "us"), ("waszyngton", "washington"), ("washington", "washington"),
+    ("washingt", "washington"), ("obwe", "osce"), ("osce", "osce"), ("obse", "osce"),
+    ("genew", "geneva"), ("genev", "geneva"), ("brukse", "brussels"), ("brussel", "brussels"),
+    ("bruxel", "brussels"), ("moskw", "moscow"), ("moscow", "moscow"), ("moscov", "moscow"),
+    ("bialorus", "belarus"), ("belarus", "belarus"), ("europ", "europe"), ("donbas", "donbas"),
+)
+_ENTITY_EXACT = {"us": "us", "usa": "us", "sua": "us", "u.s": "us", "nato": "nato", "otan": "nato",
+                 "eu": "eu", "ue": "eu", "un": "un", "onz": "un", "rus": "russia"}
+_ENTITY_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:united states|stany zjednoczone|stanow zjednoczonych|stanach zjednoczonych|"
+                r"statele unite|statelor unite)\b"), "us"),
+    (re.compile(r"\b(?:white house|bial\w* dom\w*|casa alba|casei albe)\b"), "whitehouse"),
+)
+_PHRASE_WORDS = frozenset("united states stany zjednoczone stanow zjednoczonych stanach statele unite statelor "
+                          "white house casa alba casei albe".split())
+_NOT_NAMES = frozenset(
+    """the a an in on at of for and but or he she it they we i you this that these those there his her their
+    its according however also both after before during while when what who whom whose which why how where
+    did does do is are was were will would can could should has have had if then yes no not mr mrs ms
+    president presidents minister secretary spokesman spokeswoman spokesperson prime general chief leader
+    leaders sources source article articles corpus council talks
+    w we z ze na do od po o u i a ale oraz lub ze to ten ta te tak jak gdy kiedy wedlug ponadto jednak takze
+    rowniez obaj obie oba on ona ono oni one jego jej ich co kto czy dlaczego jaki jaka jakie ile gdzie
+    prezydent prezydenta prezydentem premier minister rzecznik rzeczniczka szef sekretarz pan pani zrodla
+    zrodlo korpus rada rady
+    in la pe de din cu si dar iar ca el ea ei ele acesta aceasta potrivit conform totusi insa ce cine care
+    cand unde cum presedintele presedinte ministrul secretarul purtatorul sursele sursa corpusul""".split()
+)
+
+
+@dataclass(frozen=True)
+class Key:
+    """A checkable detail of a text. `optional`: a sentence-initial capitalised word, counted only when found."""
+
+    kind: str  # "date" | "month" | "weekday" | "num" | "entity" | "name"
+    value: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class LineKeys:
+    """What a source line offers to match against: exact keys ("date:30.12") and transliterated names."""
+
+    exact: frozenset[str]
+    names: tuple[str, ...]
+
+    def has(self, key: Key) -> bool:
+        if key.kind == "name":
+            return any(names_match(key.value, n) for n in self.names)
+        return f"{key.kind}:{key.value}" in self.exact
+
+
+_KIND_WEIGHT = {"date": 2.0, "num": 1.5, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
+_DIGIT_KINDS = ("date", "num")
+
+
+def _date_keys(folded: str) -> tuple[list[Key], set[tuple[int, int]]]:
+    """Day+month dates in any of en/pl/ro word orders, and the character spans they consumed."""
+    keys: list[Key] = []
+    spans: set[tuple[int, int]] = set()
+    for pattern, month_group, day_groups in ((_DATE_DAY_FIRST, 3, (1, 2)), (_DATE_MONTH_FIRST, 1, (2, 3))):
+        for m in pattern.finditer(folded):
+            month = _DATE_MONTH_WORDS[m.group(month_group)]
+            days = [int(m.group(g)) for g in day_groups if m.group(g)]
+            if not all(1 <= d <= 31 for d in days):
+                continue
+            keys.extend(Key("date", f"{d}.{month}") for d in days)
+            keys.append(Key("month", str(month)))
+            spans.add(m.span())
+    return keys, spans
+
+
+def _in_spans(pos: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def _number_keys(folded: str, lang: str, skip: set[tuple[int, int]]) -> list[Key]:
+    """Digits (outside dates) and small number words of the text's language, as values."""
+    keys = [Key("num", str(int(m.group()))) for m in re.finditer(r"\d+", folded)
+            if not _in_spans(m.start(), skip) and len(m.group()) <= 9]
+    words = _NUMBER_WORDS.get(lang, {})
+    keys += [Key("num", str(words[w])) for w in re.findall(r"[a-z]+", folded) if w in words]
+    return keys
+
+
+def _calendar_word_keys(folded: str) -> list[Key]:
+    words = re.findall(r"[a-z]+", folded)
+    return ([Key("month", str(_MONTH_WORDS[w])) for w in words if w in _MONTH_WORDS]
+            + [Key("weekday", str(_WEEKDAY_WORDS[w])) for w in words if w in _WEEKDAY_WORDS])
+
+
+def _entity(word: str) -> str | None:
+    if word in _ENTITY_EXACT:
+        return _ENTITY_EXACT[word]
+    return next((name for prefix, name in _ENTITY_PREFIXES if word.startswith(prefix)), None)
+
+
+def _word_keys(text: str, evidence: bool) -> list[Key]:
+    """Entities (any case) and other capitalised words as names.
+
+    For a claim, a sentence-initial capitalised word may be an ordinary word ("Diplomacy …"),
+    so it is optional: it can only help when found, never count against the sentence.
+    """
+    keys: list[Key] = []
+    for i, m in enumerate(re.finditer(r"[^\W\d_]+(?:\.[^\W\d_]\b)?", text)):
+        word, folded = m.group(), fold(m.group())
+        entity = _entity(folded)
+        if entity:
+            keys.append(Key("entity", entity))
+            continue
+        if not word[0].isupper() or folded in _NOT_NAMES or folded in _PHRASE_WORDS:
+            continue
+        if folded in _MONTH_WORDS or folded in _WEEKDAY_WORDS or folded in _DATE_MONTH_WORDS:
+            continue
+        if len(folded) <= 3 and not word.isupper():
+            continue
+        keys.append(Key("name", _translit(word), optional=(i == 0 and not evidence)))
+    return keys
+
+
+def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]:
+    """Names, entities, numbers, dates, months and weekdays of a sentence or line, without duplicates.
+
+    A claim's date "30 December" yields date+month keys only; a source line also yields its bare
+    numbers, so "30" in an answer still matches "30 grudnia".
+    """
+    folded = fold(text)
+    dates, spans = _date_keys(folded)
+    keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _calendar_word_keys(folded)
+    keys += [Key("entity", name) for pattern, name in _ENTITY_PHRASES if pattern.search(folded)]
+    keys += _word_keys(text, evidence)
+    seen: dict[tuple[str, str], Key] = {}
+    for key in keys:
+        old = seen.get((key.kind, key.value))
+        if old is None or (old.optional and not key.optional):
+            seen[(key.kind, key.value)] = key
+    return list(seen.values())
+
+
+def line_keys(text: str, lang: str = "", date: str = "") -> LineKeys:
+    """Evidence keys of a source line; the article's date ("2021-12") counts as said by every line."""
+    keys = extract_keys(text, lang, evidence=True)
+    exact = {f"{k.kind}:{k.value}" for k in keys if k.kind != "name"}
+    if re.match(r"\d{4}-\d{2}", date or ""):
+        exact |= {f"num:{int(date[:4])}", f"month:{int(date[5:7])}"}
+    return LineKeys(frozenset(exact), tuple(k.value for k in keys if k.kind == "name"))
+
+
+# --------------------------------------------------------------------------- evidence lines
+
+@dataclass(frozen=True)
+class Line:
+    """One retrieved source line: the unit of citation."""
+
+    source: str
+    number: int
+    text: str
+    passage: int  # index of the first retrieved passage that holds it
+    lang: str = ""
+    date: str = ""
+
+
+def collect_lines(passages: Sequence[Passage]) -> list[Line]:
+    """Every line of the retrieved passages once, in retrieval order."""
+    seen: set[tuple[str, int]] = set()
+    lines: list[Line] = []
+    for i, p in enumerate(passages):
+        for number, text in p.chunk.line_items():
+            if text.strip() and (p.source, number) not in seen:
+                seen.add((p.source, number))
+                lines.append(Line(p.source, number, text, i, p.lang, p.date))
+    return lines
+
+
+_EMBED_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_EMBED_CACHE_SIZE = 4096
+
+
+def _embedder_id(embedder: Embedder) -> str:
+    try:
+        return str(embedder.fingerprint())
+    except Exception:  # a minimal embedder without fingerprint(): fall back to its identity
+        return f"{type(embedder).__name__}:{id(embedder)}"
+
+
+def embed_documents_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Document-side vectors; lines recur across questions, so each is embedded once per process."""
+    eid = _embedder_id(embedder)
+    missing = list(dict.fromkeys(t for t in texts if (eid, t) not in _EMBED_CACHE))
+    if missing:
+        vecs = np.asarray(embedder.embed_documents(missing), dtype=np.float32)
+        for text, vec in zip(missing, vecs):
+            _EMBED_CACHE[(eid, text)] = vec
+            while len(_EMBED_CACHE) > _EMBED_CACHE_SIZE:
+                _EMBED_CACHE.popitem(last=False)
+    return np.stack([_EMBED_CACHE[(eid, t)] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+
+
+def _segments(text: str, long_chars: int) -> list[str]:
+    """What to embed for a line: the line, plus its sentences when it is long (claims are short)."""
+    text = text.strip()
+    if len(text) <= long_chars:
+        return [text]
+    parts = [s.text for s in split_sentences(text)]
+    return [text] + [p for p in parts if len(p) >= 20 and p != text]
+
+
+class Evidence:
+    """The retrieved lines with their vectors and keys, computed once per answer and reused."""
+
+    def __init__(self, passages: Sequence[Passage], embedder: Embedder, config: GroundingConfig | None = None):
+        self.config = config or GroundingConfig()
+        self.passages = list(passages)
+        self.embedder = embedder
+        self.lines = collect_lines(self.passages)
+        self.keys = [line_keys(ln.text, ln.lang, ln.date) for ln in self.lines]
+        self.citable = np.array([len(ln.text.strip()) >= self.config.min_line_chars for ln in self.lines], bool)
+        self.segments = [_segments(ln.text, self.config.long_line_chars) for ln in self.lines]
+        self._owner = np.array([i for i, segs in enumerate(self.segments) for _ in segs], dtype=np.int64)
+        flat = [s for segs in self.segments for s in segs]
+        self._vectors = embed_documents_cached(embedder, flat) if flat else None
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def cosine(self, texts: list[str]) -> np.ndarray:
+        """[len(texts), len(lines)]: each text (query side) against its best segment of each line."""
+        out = np.full((len(texts), len(self.lines)), -1.0, dtype=np.float32)
+        if not texts or self._vectors is None:
+            return out
+        queries = np.asarray(self.embedder.embed_queries(texts), dtype=np.float32)
+        sims = queries @ self._vectors.T
+        for j in range(len(self.lines)):
+            out[:, j] = sims[:, self._owner == j].max(axis=1)
+        return out
+
+    def dense(self, cos: np.ndarray) -> np.ndarray:
+        """Cosines rescaled to 0..1 between the configured floor and ceiling."""
+        c = self.config
+        return np.clip((cos - c.dense_floor) / max(c.dense_ceil - c.dense_floor, 1e-6), 0.0, 1.0)
+
+    def key_weights(self, keys: Sequence[Key]) -> list[float]:
+        """Rarer details weigh more: a date found in one line says more than "Biden" found in all."""
+        n = len(self.lines)
+        weights = []
+        for key in keys:
+            df = sum(lk.has(key) for lk in self.keys)
+            weights.append(_KIND_WEIGHT[key.kind] * max(0.2, math.log((n + 1) / (df + 0.5))))
+        return weights
+
+    def coverage(self, keys: Sequence[Key], weights: Sequence[float], line_ids: Iterable[int]) -> float | None:
+        """Weighted share of the keys found in the given lines (None when there is nothing to check)."""
+        ids = list(line_ids)
+        found = total = 0.0
+        for key, w in zip(keys, weights):
+            hit = any(self.keys[j].has(key) for j in ids)
+            if key.optional and not hit:
+                continue
+            total += w
+            found += w if hit else 0.0
+        return found / total if total else None
+
+    def missing_digits(self, keys: Sequence[Key], weights: Sequence[float], line_ids: Iterable[int]) -> float:
+        """Weighted share of the claim's numbers and dates that none of the lines contains."""
+        ids = list(line_ids)
+        digit = [(k, w) for k, w in zip(keys, weights) if k.kind in _DIGIT_KINDS]
+        total = sum(w for _, w in digit)
+        if not total:
+            return 0.0
+        return sum(w for k, w in digit if not any(self.keys[j].has(k) for j in ids)) / total
+
+    def source_lines(self, j: int) -> list[int]:
+        """Indices of the retrieved lines from the same file as line j (its article context)."""
+        return [i for i, ln in enumerate(self.lines) if ln.source == self.lines[j].source]
+
+
+# --------------------------------------------------------------------------- grounding answer sentences
+
+@dataclass
+class SentenceGrounding:
+    text: str
+    supported: bool
+    score: float
+    lines: list[int] = field(default_factory=list)  # indices into Evidence.lines, best first
+    hints: tuple[int, ...] = ()
+
+
+def _hint_lines(evidence: Evidence, hints: Sequence[int], hint_passages: Sequence[Passage]) -> np.ndarray:
+    """1.0 for lines inside the passages the model cited; markers to unknown passages count for nothing."""
+    out = np.zeros(len(evidence), dtype=np.float32)
+    for n in hints:
+        if 1 <= n <= len(hint_passages):
+            p = hint_passages[n - 1]
+            for j, ln in enumerate(evidence.lines):
+                if ln.source == p.source and p.start_line <= ln.number <= p.end_line:
+                    out[j] = 1.0
+    return out
+
+
+def _line_scores(evidence: Evidence, dense: np.ndarray, keys: list[Key], weights: list[float],
+                 hint: np.ndarray) -> np.ndarray:
+    c = evidence.config
+    scores = np.zeros(len(evidence), dtype=np.float32)
+    for j in range(len(evidence)):
+        cov = evidence.coverage(keys, weights, [j])
+        cov = float(dense[j]) if cov is None else cov
+        scores[j] = c.w_dense * dense[j] + c.w_keys * cov + c.w_hint * hint[j]
+    return np.where(evidence.citable, scores, -1.0)
+
+
+def _combined_score(evidence: Evidence, chosen: list[int], dense: np.ndarray, keys: list[Key],
+                    weights: list[float], hint: np.ndarray) -> float:
+    """The sentence's score given all its cited lines: best similarity, joint key coverage, digit check."""
+    c = evidence.config
+    best_dense = float(max(dense[j] for j in chosen))
+    cov = evidence.coverage(keys, weights, chosen)
+    cov = best_dense if cov is None else cov
+    score = c.w_dense * best_dense + c.w_keys * cov + c.w_hint * float(max(hint[j] for j in chosen))
+    return score * (1.0 - c.number_penalty * evidence.missing_digits(keys, weights, chosen))
+
+
+def _choose_lines(evidence: Evidence, scores: np.ndarray, dense: np.ndarray, keys: list[Key],
+                  weights: list[float]) -> list[int]:
+    """Best line first, then close runners-up and lines that supply a missing detail (date in another line)."""
+    c = evidence.config
+    order = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= 0]
+    if not order:
+        return []
+    chosen = [order[0]]
+    for j in order[1:]:
+        if len(chosen) >= c.max_citations:
+            break
+        close = scores[j] >= c.min_support and scores[j] >= scores[order[0]] - c.cite_margin
+        before = evidence.coverage(keys, weights, chosen) or 0.0
+        gain = (evidence.coverage(keys, weights, chosen + [j]) or 0.0) - before
+        if close or (gain >= c.min_key_gain and dense[j] > 0):
+            chosen.append(j)
+    return chosen
+
+
+def ground_sentences(sentences: Sequence[Sentence], evidence: Evidence, lang: str = "",
+                     hint_passages: Sequence[Passage] | None = None) -> list[SentenceGrounding]:
+    """Find each sentence's supporting lines among the retrieved ones; unsupported sentences get none."""
+    if not sentences:
+        return []
+    hint_passages = evidence.passages if hint_passages is None else hint_passages
+    cos = evidence.cosine([s.text for s in sentences]) if len(evidence) else None
+    out = []
+    for i, sentence in enumerate(sentences):
+        if cos is None:
+            out.append(SentenceGrounding(sentence.text, False, 0.0, [], sentence.hints))
+            continue
+        dense = evidence.dense(cos[i])
+        keys = extract_keys(sentence.text, lang)
+        weights = evidence.key_weights(keys)
+        hint = _hint_lines(evidence, sentence.hints, hint_passages)
+        chosen = _choose_lines(evidence, _line_scores(evidence, dense, keys, weights, hint), dense, keys, weights)
+        score = _combined_score(evidence, chosen, dense, keys, weights, hint) if chosen else 0.0
+        supported = bool(chosen) and score >= evidence.config.min_support
+        out.append(SentenceGrounding(sentence.text, supported, round(score, 4),
+                                     chosen if supported else [], sentence.hints))
+    return out
+
+
+# --------------------------------------------------------------------------- question evidence
+
+@dataclass
+class QuestionEvidence:
+    """How well each retrieved line matches the question: drives refusal, prompt trimming and quoting."""
+
+    scores: np.ndarray  # combined score per line (-1 for lines that cannot be cited)
+    cosine: np.ndarray  # raw question/line cosine per line
+    top_cosine: float  # best of the line cosines and the retriever's own dense scores
+
+    def best(self) -> float:
+        return float(self.scores.max()) if self.scores.size else -1.0
+
+    def ranked(self) -> list[int]:
+        return [int(j) for j in np.argsort(-self.scores, kind="stable") if self.scores[j] >= 0]
+
+
+def score_question(question: str, evidence: Evidence, lang: str = "") -> QuestionEvidence:
+    """Score lines against the question; a detail found elsewhere in the same article counts half.
+
+    ("What did Biden offer on 30 December?": the offer is in one line, the date in the line before.)
+    """
+    c = evidence.config
+    if not len(evidence):
+        empty = np.zeros(0, dtype=np.float32)
+        return QuestionEvidence(empty, empty, _retriever_top(evidence.passages))
+    cos = evidence.cosine([question])[0]
+    dense = evidence.dense(cos)
+    keys = extract_keys(question, lang)
+    weights = evidence.key_weights(keys)
+    scores = np.zeros(len(evidence), dtype=np.float32)
+    for j in range(len(evidence)):
+        own = evidence.coverage(keys, weights, [j])
+        ctx = evidence.coverage(keys, weights, evidence.source_lines(j))
+        cov = float(dense[j]) if own is None else 0.5 * own + 0.5 * (ctx or 0.0)
+        scores[j] = c.w_dense * dense[j] + c.w_keys * cov
+    scores = np.where(evidence.citable, scores, -1.0)
+    top = max(float(cos.max()), _retriever_top(evidence.passages))
+    return QuestionEvidence(scores, cos, top)
+
+
+def _retriever_top(passages: Sequence[Passage]) -> float:
+    dense = [p.dense_score for p in passages if p.dense_score is not None]
+    return max(dense) if dense else -1.0
+
+
+def low_evidence(qe: QuestionEvidence, config: GroundingConfig) -> bool:
+    """Nothing retrieved is close enough to the question to be worth asking the model about."""
+    return qe.top_cosine < config.min_retrieval_cosine or qe.best() < config.min_question_support
+
+
+# --------------------------------------------------------------------------- building the Answer
+
+REFUSALS = {
+    "en": "The corpus does not say. None of the articles I can search answers this question.",
+    "pl": "Korpus nie zawiera odpowiedzi na to pytanie. Żaden z dostępnych artykułów o tym nie mówi.",
+    "ro": "Corpusul nu spune nimic despre asta. Niciunul dintre articolele disponibile nu răspunde la această "
+          "întrebare.",
+}
+
+
+def refusal_text(language: str) -> str:
+    return REFUSALS.get(language, REFUSALS["en"])
+
+
+def line_citations(evidence: Evidence, line_ids: Iterable[int]) -> list[Citation]:
+    """Citations for the given lines, in file order; consecutive lines of one file become one range."""
+    picked = sorted({(evidence.lines[j].source, evidence.lines[j].number): evidence.lines[j]
+                     for j in line_ids}.items())
+    out: list[Citation] = []
+    for (source, number), line in picked:
+        last = out[-1] if out else None
+        if last and last.source == source and last.end_line == number - 1:
+            out[-1] = Citation(source, last.start_line, number, f"{last.quote}\n{line.text}")
+        else:
+            out.append(Citation(source, number, number, line.text))
+    return out
+
+
+def _with_markers(text: str, numbers: Sequence[int]) -> str:
+    """Put [n] markers before the sentence's closing punctuation."""
+    marks = "".join(f"[{n}]" for n in numbers)
+    if not marks:
+        return text
+    m = re.search(r"[.!?…]+[\"”»’')]*$", text)
+    return f"{text[:m.start()]} {marks}{text[m.start():]}" if m else f"{text} {marks}"
+
+
+def _citation_index(citations: list[Citation], new: Citation) -> int:
+    if new not in citations:
+        citations.append(new)
+    return citations.index(new) + 1
+
+
+def refusal_answer(question: str, language: str, passages: Sequence[Passage],
+                   timings: dict[str, float] | None = None, sentences: list[dict[str, Any]] | None = None) -> Answer:
+    """The honest "the corpus does not say", keeping the closest passages for the UI to offer."""
+    return Answer(question=question, answer=refusal_text(language), language=language, refused=True,
+                  citations=[], passages=list(passages), timings=dict(timings or {}), sentences=sentences or [])
+
+
+def grounded_answer(question: str, language: str, groundings: Sequence[SentenceGrounding], evidence: Evidence,
+                    timings: dict[str, float] | None = None) -> Answer:
+    """Supported sentences with renumbered markers pointing into `Answer.citations`; a refusal if none."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    details: list[dict[str, Any]] = []
+    for g in groundings:
+        cites = line_citations(evidence, g.lines)
+        numbers = [_citation_index(citations, c) for c in cites]
+        details.append({"text": g.text, "supported": g.supported, "score": g.score,
+                        "citations": [c.to_dict() for c in cites]})
+        if g.supported:
+            parts.append(_with_markers(g.text, numbers))
+    if not parts:
+        return refusal_answer(question, language, evidence.passages, timings, details)
+    return Answer(question=question, answer=" ".join(parts), language=language, refused=False,
+                  citations=citations, passages=evidence.passages, timings=dict(timings or {}), sentences=details)
+
+
+def ground_answer(question: str, answer_text: str, language: str, evidence: Evidence,
+                  hint_passages: Sequence[Passage] | None = None, timings: dict[str, float] | None = None) -> Answer:
+    """The model's draft -> a grounded Answer (the main entry point of this module)."""
+    groundings = ground_sentences(split_sentences(answer_text), evidence, language, hint_passages)
+    return grounded_answer(question, language, groundings, evidence, timings)

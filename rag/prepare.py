@@ -1,0 +1,39 @@
+"""One-time preparation for `make run` / `make test`: convert the embedder, assemble the LLM, index seeds.
+
+Each step is cached and cheap when already done, so it is safe to run before every start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from rag import settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag.prepare", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="default", help="comma list of LLMs to assemble: default,small (or none)")
+    args = parser.parse_args(argv)
+    settings.set_offline()
+
+    started = time.perf_counter()
+    from rag.e5_convert import ensure_e5_model
+
+    print(f"prepare: embedding model ready at {ensure_e5_model()}", file=sys.stderr)
+    from rag.llm import resolve_model_path
+
+    for name in filter(None, (m.strip() for m in args.models.split(","))):
+        if name != "none":
+            print(f"prepare: LLM '{name}' ready at {resolve_model_path(name)}", file=sys.stderr)
+    from rag.retrieve import Retriever
+
+    retriever = Retriever.load()
+    print(f"prepare: index {retriever.store.path} holds {len(retriever.chunks)} chunks "
+          f"({time.perf_counter() - started:.1f}s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Keyword tokenisation copes with inflection and diacritics; the index round-trips without pickle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.keyword import KeywordIndex, fold, tokenize
+
+
+def test_fold_strips_diacritics() -> None:
+    assert fold("Ławrow Sancțiuni ŻĄDANIA") == "lawrow sanctiuni zadania"
+
+
+def test_prefix_joins_inflected_forms() -> None:
+    assert tokenize("Bidena")[0] == tokenize("Bidenem")[0] == tokenize("Biden")[0]
+    assert tokenize("sankcji") == tokenize("sankcje")
+    assert tokenize("Who is Biden?", "plain") == ["biden"]  # stopwords dropped
+
+
+def test_unknown_strategy() -> None:
+    with pytest.raises(ValueError, match="unknown keyword strategy"):
+        tokenize("x", "porter")
+
+
+def test_scores_and_roundtrip(tmp_path: Path) -> None:
+    index = KeywordIndex.build(["Biden rozmawiał z Putinem 30 grudnia", "Rusia și NATO în ianuarie", ""])
+    scores = index.scores("rozmowa Bidena z Putinem")
+    assert scores[0] > 0 and scores[1] == 0 and scores[2] == 0
+    assert not index.scores("zzzz").any()
+    index.save(tmp_path)
+    assert not list(tmp_path.glob("*.pkl"))
+    loaded = KeywordIndex.load(tmp_path, index.strategy, 3)
+    np.testing.assert_allclose(loaded.scores("Bidena"), index.scores("Bidena"))
