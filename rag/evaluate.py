@@ -384,11 +384,12 @@ def score_answer(item: QAItem, answer: Any, detect: Callable[[str], str]) -> dic
     timings = _get(answer, "timings") or {}
     facts, all_facts = key_fact_score(item.key_facts, "" if refused else text)
     plain = strip_citation_marks(text)
+    detected = detect(plain) if plain else None
     return {
         "id": item.id, "lang": item.lang, "split": item.split, "answerable": item.answerable,
         "tags": list(item.tags), "answer": text, "refused": refused,
-        "detected_lang": detect(plain) if plain else None,
-        "lang_match": bool(plain) and detect(plain) == item.lang,
+        "detected_lang": detected,
+        "lang_match": detected == item.lang,
         "key_facts": facts if item.answerable else None,
         "all_facts": float(all_facts) if item.answerable else None,
         "f1": token_f1(text, item.reference) if item.answerable else None,

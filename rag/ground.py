@@ -42,6 +42,7 @@ class GroundingConfig:
     w_dense: float = 0.55  # weight of embedding similarity
     w_keys: float = 0.35  # weight of names/numbers/dates overlap
     w_hint: float = 0.10  # weight of the model's own [n] citation: a prior, never decisive
+    w_question_keys: float = 0.25  # details in a question often only set the scene ("on 30 December")
     min_support: float = 0.45  # a sentence is supported when its cited lines score at least this
     cite_margin: float = 0.08  # also cite other lines within this much of the best line
     min_key_gain: float = 0.2  # ...or lines that supply a missing name/number/date
@@ -223,17 +224,17 @@ _DATE_MONTH_FIRST = re.compile(rf"\b({_MONTH_RE})\s+{_DAY}(?:\s*(?:-|–|—|and
 
 # Entities written differently in en/pl/ro, by folded prefix; a small gazetteer for world news.
 _ENTITY_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("russia", "russia"), ("rosj", "russia"), ("rosyj", "russia"), ("rosi", "russia"), ("rusi", "russia"),
-    ("rusa", "russia"), ("ruse", "russia"), ("kreml", "kremlin"),
+    ("russia", "russia"), ("rosj", "russia"), ("rosyj", "russia"), ("rusi", "russia"), ("kreml", "kremlin"),
     ("ukrain", "ukraine"), ("ucrain", "ukraine"), ("kijow", "kyiv"), ("kiev", "kyiv"), ("kyiv", "kyiv"),
-    ("americ", "us"), ("amerykan", "us"), ("waszyngton", "washington"), ("washington", "washington"),
+    ("americ", "us"), ("ameryk", "us"), ("waszyngton", "washington"), ("washington", "washington"),
     ("washingt", "washington"), ("obwe", "osce"), ("osce", "osce"), ("obse", "osce"),
     ("genew", "geneva"), ("genev", "geneva"), ("brukse", "brussels"), ("brussel", "brussels"),
     ("bruxel", "brussels"), ("moskw", "moscow"), ("moscow", "moscow"), ("moscov", "moscow"),
     ("bialorus", "belarus"), ("belarus", "belarus"), ("europ", "europe"), ("donbas", "donbas"),
 )
-_ENTITY_EXACT = {"us": "us", "usa": "us", "sua": "us", "u.s": "us", "nato": "nato", "otan": "nato",
-                 "eu": "eu", "ue": "eu", "un": "un", "onz": "un", "rus": "russia"}
+_ENTITY_WORDS = {"rus": "russia", "rusa": "russia", "ruse": "russia", "rusesc": "russia", "ruseasca": "russia"}
+_ACRONYMS = {"us": "us", "usa": "us", "sua": "us", "u.s": "us", "nato": "nato", "otan": "nato", "eu": "eu",
+             "ue": "eu", "un": "un", "onz": "un"}  # only when written in capitals: "us", "un" are words too
 _ENTITY_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:united states|stany zjednoczone|stanow zjednoczonych|stanach zjednoczonych|"
                 r"statele unite|statelor unite)\b"), "us"),
@@ -260,7 +261,7 @@ _NOT_NAMES = frozenset(
 class Key:
     """A checkable detail of a text. `optional`: a sentence-initial capitalised word, counted only when found."""
 
-    kind: str  # "date" | "month" | "weekday" | "num" | "entity" | "name"
+    kind: str  # "date" | "month" | "weekday" | "num" | "count" | "entity" | "name"
     value: str
     optional: bool = False
 
@@ -278,7 +279,7 @@ class LineKeys:
         return f"{key.kind}:{key.value}" in self.exact
 
 
-_KIND_WEIGHT = {"date": 2.0, "num": 1.5, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
+_KIND_WEIGHT = {"date": 2.0, "num": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
 _DIGIT_KINDS = ("date", "num")
 
 
@@ -303,11 +304,14 @@ def _in_spans(pos: int, spans: Iterable[tuple[int, int]]) -> bool:
 
 
 def _number_keys(folded: str, lang: str, skip: set[tuple[int, int]]) -> list[Key]:
-    """Digits (outside dates) and small number words of the text's language, as values."""
+    """Digits (outside dates) as "num"; small number words of the text's language as "count".
+
+    Only digits are checked strictly (a wrong figure is a hallucination); "two" vs "dwie" is a hint.
+    """
     keys = [Key("num", str(int(m.group()))) for m in re.finditer(r"\d+", folded)
             if not _in_spans(m.start(), skip) and len(m.group()) <= 9]
     words = _NUMBER_WORDS.get(lang, {})
-    keys += [Key("num", str(words[w])) for w in re.findall(r"[a-z]+", folded) if w in words]
+    keys += [Key("count", str(words[w])) for w in re.findall(r"[a-z]+", folded) if w in words]
     return keys
 
 
@@ -317,10 +321,13 @@ def _calendar_word_keys(folded: str) -> list[Key]:
             + [Key("weekday", str(_WEEKDAY_WORDS[w])) for w in words if w in _WEEKDAY_WORDS])
 
 
-def _entity(word: str) -> str | None:
-    if word in _ENTITY_EXACT:
-        return _ENTITY_EXACT[word]
-    return next((name for prefix, name in _ENTITY_PREFIXES if word.startswith(prefix)), None)
+def _entity(word: str, folded: str) -> str | None:
+    """The canonical entity a word names, if it is one of the few written differently per language."""
+    if folded in _ACRONYMS and word.replace(".", "").isupper():
+        return _ACRONYMS[folded]
+    if folded in _ENTITY_WORDS:
+        return _ENTITY_WORDS[folded]
+    return next((name for prefix, name in _ENTITY_PREFIXES if folded.startswith(prefix)), None)
 
 
 def _word_keys(text: str, evidence: bool) -> list[Key]:
@@ -332,7 +339,7 @@ def _word_keys(text: str, evidence: bool) -> list[Key]:
     keys: list[Key] = []
     for i, m in enumerate(re.finditer(r"[^\W\d_]+(?:\.[^\W\d_]\b)?", text)):
         word, folded = m.group(), fold(m.group())
-        entity = _entity(folded)
+        entity = _entity(word, folded)
         if entity:
             keys.append(Key("entity", entity))
             continue
@@ -369,6 +376,7 @@ def line_keys(text: str, lang: str = "", date: str = "") -> LineKeys:
     """Evidence keys of a source line; the article's date ("2021-12") counts as said by every line."""
     keys = extract_keys(text, lang, evidence=True)
     exact = {f"{k.kind}:{k.value}" for k in keys if k.kind != "name"}
+    exact |= {f"{kind}:{k.value}" for k in keys if k.kind in ("num", "count") for kind in ("num", "count")}
     if re.match(r"\d{4}-\d{2}", date or ""):
         exact |= {f"num:{int(date[:4])}", f"month:{int(date[5:7])}"}
     return LineKeys(frozenset(exact), tuple(k.value for k in keys if k.kind == "name"))
@@ -445,22 +453,46 @@ class Evidence:
         self.citable = np.array([len(ln.text.strip()) >= self.config.min_line_chars for ln in self.lines], bool)
         self.segments = [_segments(ln.text, self.config.long_line_chars) for ln in self.lines]
         self._owner = np.array([i for i, segs in enumerate(self.segments) for _ in segs], dtype=np.int64)
-        flat = [s for segs in self.segments for s in segs]
-        self._vectors = embed_documents_cached(embedder, flat) if flat else None
+        self._flat = [s for segs in self.segments for s in segs]
+        self._vectors = embed_documents_cached(embedder, self._flat) if self._flat else None
 
     def __len__(self) -> int:
         return len(self.lines)
 
+    def segment_cosine(self, texts: list[str]) -> np.ndarray:
+        """[len(texts), n_segments]: raw cosines of each text (query side) with every embedded segment."""
+        if not texts or self._vectors is None:
+            return np.zeros((len(texts), 0), dtype=np.float32)
+        queries = np.asarray(self.embedder.embed_queries(texts), dtype=np.float32)
+        return queries @ self._vectors.T
+
+    def line_cosine(self, seg_cos: np.ndarray) -> np.ndarray:
+        """Per-line cosine: the best of the line's segments."""
+        out = np.full((seg_cos.shape[0], len(self.lines)), -1.0, dtype=np.float32)
+        for j in range(len(self.lines)):
+            if seg_cos.shape[1]:
+                out[:, j] = seg_cos[:, self._owner == j].max(axis=1)
+        return out
+
     def cosine(self, texts: list[str]) -> np.ndarray:
         """[len(texts), len(lines)]: each text (query side) against its best segment of each line."""
-        out = np.full((len(texts), len(self.lines)), -1.0, dtype=np.float32)
-        if not texts or self._vectors is None:
-            return out
-        queries = np.asarray(self.embedder.embed_queries(texts), dtype=np.float32)
-        sims = queries @ self._vectors.T
-        for j in range(len(self.lines)):
-            out[:, j] = sims[:, self._owner == j].max(axis=1)
-        return out
+        return self.line_cosine(self.segment_cosine(texts))
+
+    def excerpt(self, j: int, seg_cos: np.ndarray, max_chars: int) -> str:
+        """Line j itself, or, when longer than max_chars, its sentences that best match (in line order)."""
+        text = self.lines[j].text.strip()
+        if len(text) <= max_chars or seg_cos.size == 0:
+            return text
+        ids = [int(i) for i in np.flatnonzero(self._owner == j)][1:]  # [0] is the whole line
+        if not ids:
+            return text[:max_chars].rsplit(" ", 1)[0] + " …"
+        keep: list[int] = []
+        for i in sorted(ids, key=lambda i: -seg_cos[i]):
+            if not keep or sum(len(self._flat[k]) for k in keep) + len(self._flat[i]) <= max_chars:
+                keep.append(i)
+        keep.sort()
+        body = " … ".join(self._flat[i] for i in keep)
+        return ("" if keep[0] == ids[0] else "… ") + body + ("" if keep[-1] == ids[-1] else " …")
 
     def dense(self, cos: np.ndarray) -> np.ndarray:
         """Cosines rescaled to 0..1 between the configured floor and ceiling."""
@@ -598,6 +630,7 @@ class QuestionEvidence:
 
     scores: np.ndarray  # combined score per line (-1 for lines that cannot be cited)
     cosine: np.ndarray  # raw question/line cosine per line
+    seg_cosine: np.ndarray  # raw question/segment cosines, for cutting long lines to their best part
     top_cosine: float  # best of the line cosines and the retriever's own dense scores
 
     def best(self) -> float:
@@ -615,8 +648,9 @@ def score_question(question: str, evidence: Evidence, lang: str = "") -> Questio
     c = evidence.config
     if not len(evidence):
         empty = np.zeros(0, dtype=np.float32)
-        return QuestionEvidence(empty, empty, _retriever_top(evidence.passages))
-    cos = evidence.cosine([question])[0]
+        return QuestionEvidence(empty, empty, empty, _retriever_top(evidence.passages))
+    seg_cos = evidence.segment_cosine([question])
+    cos = evidence.line_cosine(seg_cos)[0]
     dense = evidence.dense(cos)
     keys = extract_keys(question, lang)
     weights = evidence.key_weights(keys)
@@ -625,10 +659,10 @@ def score_question(question: str, evidence: Evidence, lang: str = "") -> Questio
         own = evidence.coverage(keys, weights, [j])
         ctx = evidence.coverage(keys, weights, evidence.source_lines(j))
         cov = float(dense[j]) if own is None else 0.5 * own + 0.5 * (ctx or 0.0)
-        scores[j] = c.w_dense * dense[j] + c.w_keys * cov
+        scores[j] = c.w_dense * dense[j] + c.w_question_keys * cov
     scores = np.where(evidence.citable, scores, -1.0)
     top = max(float(cos.max()), _retriever_top(evidence.passages))
-    return QuestionEvidence(scores, cos, top)
+    return QuestionEvidence(scores, cos, seg_cos[0], top)
 
 
 def _retriever_top(passages: Sequence[Passage]) -> float:
@@ -656,17 +690,18 @@ def refusal_text(language: str) -> str:
 
 
 def line_citations(evidence: Evidence, line_ids: Iterable[int]) -> list[Citation]:
-    """Citations for the given lines, in file order; consecutive lines of one file become one range."""
-    picked = sorted({(evidence.lines[j].source, evidence.lines[j].number): evidence.lines[j]
-                     for j in line_ids}.items())
-    out: list[Citation] = []
-    for (source, number), line in picked:
-        last = out[-1] if out else None
-        if last and last.source == source and last.end_line == number - 1:
-            out[-1] = Citation(source, last.start_line, number, f"{last.quote}\n{line.text}")
+    """Citations for the given lines, best first; consecutive lines of one file become one range."""
+    ids = list(dict.fromkeys(line_ids))
+    by_place = {(evidence.lines[j].source, evidence.lines[j].number): (rank, evidence.lines[j].text)
+                for rank, j in enumerate(ids)}
+    merged: list[tuple[int, Citation]] = []
+    for (source, number), (rank, text) in sorted(by_place.items()):
+        if merged and merged[-1][1].source == source and merged[-1][1].end_line == number - 1:
+            old_rank, old = merged[-1]
+            merged[-1] = (min(rank, old_rank), Citation(source, old.start_line, number, f"{old.quote}\n{text}"))
         else:
-            out.append(Citation(source, number, number, line.text))
-    return out
+            merged.append((rank, Citation(source, number, number, text)))
+    return [c for _, c in sorted(merged, key=lambda rc: rc[0])]
 
 
 def _with_markers(text: str, numbers: Sequence[int]) -> str:

@@ -15,7 +15,7 @@ def _detector():
     names = {"en": "ENGLISH", "pl": "POLISH", "ro": "ROMANIAN", "de": "GERMAN", "fr": "FRENCH",
              "ru": "RUSSIAN", "uk": "UKRAINIAN", "es": "SPANISH", "it": "ITALIAN"}
     langs = [getattr(Language, names[c]) for c in SUPPORTED + _EXTRA]
-    return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
+    return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
 def detect_language(text: str, default: str = "en") -> str:

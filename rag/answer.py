@@ -1,0 +1,205 @@
+"""The question -> grounded answer pipeline shared by the CLI, the Streamlit page and the eval runner.
+
+validate -> detect language -> condense (follow-ups) -> retrieve -> refuse early on weak evidence
+-> send only the lines that matter to the model -> stream -> ground every sentence in the lines.
+
+Prompt size dominates latency on two cores, so the model sees ~1,200 characters of the best-matching
+lines, not whole passages; grounding still checks the answer against everything retrieved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag import settings
+from rag.extractive import extractive_answer
+from rag.ground import (
+    Evidence,
+    GroundingConfig,
+    QuestionEvidence,
+    ground_answer,
+    low_evidence,
+    refusal_answer,
+    score_question,
+)
+from rag.language import answer_language
+from rag.types import Answer, Passage
+
+if TYPE_CHECKING:  # LangChain loads only when a model does
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
+
+log = logging.getLogger(__name__)
+
+MODES = ("llm", "extractive")
+History = Sequence[tuple[str, str]]
+
+
+class AnswerError(RuntimeError):
+    """The language model could not produce an answer; the message is written to be shown to users."""
+
+
+def validate_question(question: str | None) -> str:
+    """The question stripped; empty is an error, overlong is cut (with a warning) to bound prompt size."""
+    text = (question or "").strip()
+    if not text:
+        raise ValueError("The question is empty: type a question about the news articles.")
+    limit = settings.MAX_QUESTION_CHARS
+    if len(text) > limit:
+        warnings.warn(f"question is {len(text)} characters long; only the first {limit} are used", stacklevel=3)
+        cut = text[:limit]
+        text = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut
+    return text
+
+
+def _line_passage(evidence: Evidence, qe: QuestionEvidence, j: int, text: str) -> Passage:
+    """A one-line passage for the prompt: the model cites [n] of exactly this line."""
+    line = evidence.lines[j]
+    chunk = dataclasses.replace(evidence.passages[line.passage].chunk, start_line=line.number,
+                                end_line=line.number, text=text)
+    return Passage(chunk=chunk, score=float(qe.scores[j]), dense_score=float(qe.cosine[j]))
+
+
+def select_context(evidence: Evidence, qe: QuestionEvidence) -> list[Passage]:
+    """The lines worth sending to the model, best first, within the character budget.
+
+    Long lines are cut to their sentences closest to the question, so the text of a prompt
+    passage may be part of its line; citations always quote the whole line from the file.
+    """
+    c = evidence.config
+    out: list[Passage] = []
+    used = 0
+    for j in qe.ranked():
+        if qe.scores[j] < qe.best() - c.context_margin:
+            break
+        text = evidence.excerpt(j, qe.seg_cosine, c.context_line_chars)
+        if out and used + len(text) > c.context_chars:
+            continue  # a shorter line further down may still fit
+        out.append(_line_passage(evidence, qe, j, text))
+        used += len(text)
+    return out
+
+
+class Answerer:
+    """Answers questions over one retriever; holds the (optional) chat model and grounding thresholds."""
+
+    def __init__(self, retriever: Any, llm: BaseChatModel | None = None, config: GroundingConfig | None = None):
+        self.retriever = retriever
+        self.llm = llm
+        self.config = config or GroundingConfig()
+        self._chain: Runnable | None = None
+
+    @classmethod
+    def load(cls, model: str | None = "default", store_dir: Path | None = None, corpus_dir: Path | None = None,
+             config: GroundingConfig | None = None) -> Answerer:
+        """Open the index (building it if needed) and, unless `model` is None, the local chat model."""
+        from rag.retrieve import Retriever
+
+        retriever = Retriever.load(store_dir=store_dir, corpus_dir=corpus_dir)
+        llm = None
+        if model:
+            from rag.llm import ModelError, load_chat_model
+
+            try:
+                llm = load_chat_model(model)
+            except ModelError as exc:
+                raise AnswerError(str(exc)) from exc
+        return cls(retriever, llm, config)
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    def ask(self, question: str, mode: str = "llm", k: int = 5, retrieval_mode: str = "hybrid",
+            filters: dict[str, Any] | None = None, history: History | None = None) -> Answer:
+        """The grounded answer (the last item `ask_stream` yields)."""
+        answer = None
+        for item in self.ask_stream(question, mode, k, retrieval_mode, filters, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, mode: str = "llm", k: int = 5, retrieval_mode: str = "hybrid",
+                   filters: dict[str, Any] | None = None,
+                   history: History | None = None) -> Iterator[str | Answer]:
+        """Yield draft text as the model writes it, then the final grounded Answer (always last)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown answer mode {mode!r}; choose from {', '.join(MODES)}")
+        t0 = time.perf_counter()
+        question = validate_question(question)
+        language = answer_language(question)
+        standalone = self._condense(question, history, language)
+        passages = self.retriever.search(standalone, k=k, mode=retrieval_mode, filters=filters)
+        timings = {"retrieve_s": time.perf_counter() - t0}
+        evidence = Evidence(passages, self.retriever.embedder, self.config)
+        qe = score_question(standalone, evidence, language)
+        if mode == "llm" and self.llm is None:
+            log.warning("no language model loaded: answering extractively")
+            mode = "extractive"
+        if low_evidence(qe, self.config) or mode == "extractive":
+            answer = self._without_model(question, language, evidence, qe, mode, timings, t0)
+            yield answer.answer
+            yield answer
+            return
+        yield from self._generate(question, standalone, language, evidence, qe, timings, t0)
+
+    # -- steps ----------------------------------------------------------------------------------------
+
+    def _condense(self, question: str, history: History | None, language: str) -> str:
+        """A follow-up rewritten to stand alone (needs the model; without one the question is used as is)."""
+        if not history or self.llm is None:
+            return question
+        from rag.generate import condense_question
+
+        try:
+            return condense_question(self.llm, list(history), question, language)
+        except Exception as exc:  # the model runtime raises many types; users need one clear message
+            raise AnswerError(f"The language model failed while reading the conversation: {exc}") from exc
+
+    def _without_model(self, question: str, language: str, evidence: Evidence, qe: QuestionEvidence, mode: str,
+                       timings: dict[str, float], t0: float) -> Answer:
+        """Early refusal or the extractive answer: both are instant."""
+        if mode == "extractive":
+            answer = extractive_answer(question, language, evidence, qe)
+        else:
+            answer = refusal_answer(question, language, evidence.passages)
+        elapsed = time.perf_counter() - t0
+        answer.timings = {**timings, "first_token_s": elapsed, "total_s": elapsed}
+        return answer
+
+    def _chain_for_model(self) -> Runnable:
+        if self._chain is None:
+            from rag.generate import answer_chain
+
+            self._chain = answer_chain(self.llm)
+        return self._chain
+
+    def _generate(self, question: str, standalone: str, language: str, evidence: Evidence, qe: QuestionEvidence,
+                  timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
+        """Stream the model's draft over the selected lines, then ground it."""
+        from rag.generate import stream_answer
+        from rag.prompt import prompt_inputs
+
+        context = select_context(evidence, qe)
+        # The standalone question already carries the conversation; history in the prompt would only
+        # lengthen it (latency) and invite answers from earlier turns instead of the sources.
+        inputs = prompt_inputs(standalone, context, language)
+        pieces: list[str] = []
+        try:
+            for piece in stream_answer(self._chain_for_model(), inputs):
+                if not pieces:
+                    timings["first_token_s"] = time.perf_counter() - t0
+                pieces.append(piece)
+                yield piece
+        except Exception as exc:  # llama.cpp, LangChain and OS errors alike
+            raise AnswerError(f"The language model failed while answering: {exc}") from exc
+        answer = ground_answer(question, "".join(pieces), language, evidence, hint_passages=context)
+        timings.setdefault("first_token_s", time.perf_counter() - t0)
+        timings["total_s"] = time.perf_counter() - t0
+        answer.timings = timings
+        yield answer

@@ -1,0 +1,72 @@
+"""The --no-llm mode: quote the source lines that best answer the question, instantly and without a model.
+
+Lines are scored against the question exactly as answer sentences are scored in `rag.ground`
+(embedding similarity + names/numbers/dates), so both modes refuse on the same evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.ground import (
+    Evidence,
+    QuestionEvidence,
+    low_evidence,
+    refusal_answer,
+    score_question,
+)
+from rag.types import Answer, Citation
+
+LEAD_INS = {
+    "en": "Here is what the articles say{note}:",
+    "pl": "Oto co podają artykuły{note}:",
+    "ro": "Iată ce spun articolele{note}:",
+}
+# Quoted lines stay in the source language; say so when it is not the question's.
+LANGUAGE_NOTES = {
+    "en": {"pl": " (quoted in Polish)", "ro": " (quoted in Romanian)", "mixed": " (quoted in the original languages)"},
+    "pl": {"en": " (cytaty po angielsku)", "ro": " (cytaty po rumuńsku)", "mixed": " (cytaty w oryginale)"},
+    "ro": {"en": " (citate în engleză)", "pl": " (citate în poloneză)", "mixed": " (citate în limba originală)"},
+}
+
+
+def lead_in(language: str, source_langs: set[str]) -> str:
+    """One line introducing the quotes, in the question's language."""
+    lang = language if language in LEAD_INS else "en"
+    foreign = {s for s in source_langs if s and s != lang}
+    notes = LANGUAGE_NOTES[lang]
+    note = "" if not foreign else notes.get(next(iter(foreign)), "") if len(foreign) == 1 else notes["mixed"]
+    return LEAD_INS[lang].format(note=note)
+
+
+def pick_lines(qe: QuestionEvidence, evidence: Evidence) -> list[int]:
+    """The best line and the runners-up close to it, at most `extract_max_lines`."""
+    c = evidence.config
+    ranked = qe.ranked()
+    if not ranked:
+        return []
+    floor = max(c.min_question_support, qe.best() - c.extract_margin)
+    return [j for j in ranked if qe.scores[j] >= floor][: c.extract_max_lines]
+
+
+def extractive_answer(question: str, language: str, evidence: Evidence, qe: QuestionEvidence | None = None,
+                      timings: dict[str, float] | None = None) -> Answer:
+    """Lead-in plus the best lines as quotes, each cited to its exact line; a refusal on weak evidence."""
+    qe = qe if qe is not None else score_question(question, evidence, language)
+    picked = [] if low_evidence(qe, evidence.config) else pick_lines(qe, evidence)
+    if not picked:
+        return refusal_answer(question, language, evidence.passages, timings)
+    citations: list[Citation] = []
+    quotes: list[str] = []
+    details: list[dict[str, Any]] = []
+    for n, j in enumerate(picked, start=1):
+        line = evidence.lines[j]
+        citation = Citation(line.source, line.number, line.number, line.text)
+        citations.append(citation)
+        shown = evidence.excerpt(j, qe.seg_cosine, evidence.config.context_line_chars)
+        quotes.append(f"- “{shown}” [{n}]")
+        details.append({"text": shown, "supported": True, "score": round(float(qe.scores[j]), 4),
+                        "citations": [citation.to_dict()]})
+    head = lead_in(language, {evidence.lines[j].lang for j in picked})
+    return Answer(question=question, answer="\n".join([head, *quotes]), language=language, refused=False,
+                  citations=citations, passages=evidence.passages, timings=dict(timings or {}), sentences=details)

@@ -1,0 +1,90 @@
+"""The `rag` CLI contract: others parse this output, so field names and exit codes are fixed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import cli, settings
+from tests.conftest import SEEDS
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def fake_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Point the CLI at a temp store and the fake embedder."""
+    import rag.embeddings
+
+    monkeypatch.setattr(rag.embeddings, "load_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setenv("RAG_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("RAG_CORPUS", str(SEEDS))
+    return tmp_path / "store"
+
+
+def test_search_json_contract(fake_env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["search", "Stoltenberg dialog semnificativ", "--k", "3", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    hits = json.loads(out[0])
+    assert len(hits) == 3
+    for hit in hits:
+        assert set(hit) == {"source", "start_line", "end_line", "score", "text"}
+        assert "/" not in hit["source"] and isinstance(hit["start_line"], int)
+        lines = (SEEDS / hit["source"]).read_text("utf-8").split("\n")
+        assert hit["text"].split("\n")[-1] == lines[hit["end_line"] - 1]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert (fake_env / "manifest.json").exists()  # built automatically on first use
+
+
+def test_search_stdin_one_line_per_question(fake_env: Path, capsys: pytest.CaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("NATO Stoltenberg\n\nPieskow warunek\n"))
+    assert cli.main(["search", "--k", "2"]) == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert len(rows) == 3 and len(rows[0]) == 2 and rows[1] == [] and len(rows[2]) == 2
+    assert "empty question" in captured.err
+
+
+def test_empty_question_exits_2(fake_env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["search", "   "]) == 2
+    assert "empty question" in capsys.readouterr().err
+
+
+def test_long_question_is_truncated_with_warning(fake_env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["search", "NATO " * 2000, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "truncated" in captured.err and json.loads(captured.out)
+
+
+def test_index_reports_boilerplate(fake_env: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["index"]) == 0
+    out = capsys.readouterr().out
+    assert "57 chunks" in out and "002_4a5474f8e966f72b.txt:7 (repeated line)" in out
+
+
+def test_missing_corpus_is_a_clear_error(fake_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["index", "--corpus", str(tmp_path / "nothing")]) == 1
+    assert "corpus folder not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_real_cli_search_subprocess(tmp_path: Path) -> None:
+    """The installed console script with the real embedding model, end to end."""
+    env = {**os.environ, "RAG_STORE": str(tmp_path / "store"), "RAG_CORPUS": str(SEEDS)}
+    exe = Path(sys.executable).parent / "rag"
+    done = subprocess.run([str(exe), "search", "What did Biden offer Putin on 30 December?", "--json"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)
+    assert len(hits) == 5
+    top = {(h["source"], h["start_line"]) for h in hits}
+    assert ("000_c38ec739ece7500b.txt", 15) in top or ("002_4a5474f8e966f72b.txt", 29) in top
+    done = subprocess.run([str(exe), "search", "", "--json"], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "empty question" in done.stderr

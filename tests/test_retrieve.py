@@ -1,0 +1,59 @@
+"""Hybrid retrieval mechanics with the fake embedder: modes, fusion, filters, auto-build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.retrieve import RRF_K, Retriever
+from tests.fakes import FakeEmbedder
+
+
+def test_modes_return_best_first(fake_retriever: Retriever) -> None:
+    for mode in Retriever.MODES:
+        hits = fake_retriever.search("Pieskow warunek rozmów Putin Biden", k=5, mode=mode)
+        assert 0 < len(hits) <= 5
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_keyword_finds_inflected_polish(fake_retriever: Retriever) -> None:
+    hits = fake_retriever.search("wywiadu telewizja Rossija", k=1, mode="keyword")
+    assert hits[0].source == "001_400e8c6d7a4d42b4.txt" and hits[0].start_line == 7
+
+
+def test_hybrid_is_reciprocal_rank_fusion(fake_retriever: Retriever) -> None:
+    q = "Stoltenberg dialog semnificativ"
+    hybrid = fake_retriever.search(q, k=3, mode="hybrid")
+    top = hybrid[0]
+    expected = sum(1 / (RRF_K + r) for r in top.ranks.values())
+    assert top.score == pytest.approx(expected)
+    assert set(top.ranks) <= {"dense", "keyword"}
+    assert top.dense_score is not None and top.keyword_score is not None
+
+
+def test_filters(fake_retriever: Retriever) -> None:
+    ro = fake_retriever.search("NATO", k=10, filters={"lang": "ro"})
+    assert ro and all(h.lang == "ro" for h in ro)
+    one = fake_retriever.search("NATO", k=10, filters={"source": ["003_889ea51d68b68c7c.txt"]})
+    assert one and {h.source for h in one} == {"003_889ea51d68b68c7c.txt"}
+    dated = fake_retriever.search("NATO", k=50, filters={"date_from": "2021-12", "date_to": "2021-12"})
+    assert dated and {h.source for h in dated} == {"000_c38ec739ece7500b.txt", "002_4a5474f8e966f72b.txt"}
+    assert fake_retriever.search("NATO", filters={"lang": "de"}) == []
+
+
+def test_bad_arguments(fake_retriever: Retriever) -> None:
+    with pytest.raises(ValueError, match="unknown retrieval mode"):
+        fake_retriever.search("NATO", mode="magic")
+    with pytest.raises(ValueError, match="empty question"):
+        fake_retriever.search("   ")
+
+
+def test_autobuild_and_refresh(corpus_copy: Path, tmp_path: Path) -> None:
+    store = tmp_path / "idx"
+    r = Retriever.load(store, corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
+    n = len(r.chunks)
+    (corpus_copy / "extra.txt").write_text("Zelenski a cerut ajutor militar suplimentar.\n", "utf-8")
+    r2 = Retriever.load(store, corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
+    assert len(r2.chunks) == n + 1
+    assert r2.search("Zelenski ajutor militar", k=1, mode="keyword")[0].source == "extra.txt"
