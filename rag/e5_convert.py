@@ -457,6 +457,12 @@ def _is_complete(folder: Path, sha: str) -> bool:
     )
 
 
+def _make_readable(folder: Path) -> None:
+    """mkdtemp makes 0700 dirs; the shared cache should be readable like any installed model."""
+    for path in [folder, *folder.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
 def _publish(tmp: Path, final: Path, sha: str) -> None:
     """Atomically move a finished folder into place; a concurrent winner or stale folder is handled."""
     try:
@@ -496,6 +502,7 @@ def ensure_e5_model(
     tmp = Path(tempfile.mkdtemp(prefix=".e5-convert-", dir=cache))
     try:
         write_model_folder(source, tok_path, tmp, sha)
+        _make_readable(tmp)
         _publish(tmp, final, sha)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,8 +1,11 @@
-"""Retrieval: dense (E5 + FAISS) and keyword (BM25) rankings fused with reciprocal-rank fusion.
+"""Retrieval: dense (E5 + FAISS) and keyword (BM25) scores fused into one ranking.
 
 Dense search carries cross-lingual questions (English question, Polish text); keyword search
-nails names, numbers and same-language wording. RRF combines ranks, not raw scores, so the two
-scales never need calibrating against each other.
+nails names, numbers and same-language wording. `hybrid` adds a small share of the min-max
+normalised BM25 score to the normalised dense score; `hybrid-rrf` is reciprocal-rank fusion,
+kept for comparison. On the dev questions RRF let BM25 pull English questions towards
+paragraphs that merely share a name (hit@5 en 0.90 -> 0.79), while the weighted score fusion
+kept dense quality and still let exact names and numbers break ties.
 """
 
 from __future__ import annotations
@@ -22,18 +25,17 @@ from rag.types import Chunk, Embedder, Passage
 log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual constant: damps the head so a single list cannot dominate
+KEYWORD_WEIGHT = 0.2  # share of normalised BM25 in `hybrid` (0.1-0.2 were equal on dev; 0.35+ hurt English)
 
 
 class Retriever:
     """Searches one loaded Store. Build with `Retriever.load()`; share one per process."""
 
-    MODES = ("keyword", "dense", "hybrid")
+    MODES = ("keyword", "dense", "hybrid", "hybrid-rrf")
 
-    def __init__(self, store: Store, embedder: Embedder, dense_weight: float = 1.0,
-                 keyword_weight: float = 1.0) -> None:
+    def __init__(self, store: Store, embedder: Embedder, keyword_weight: float = KEYWORD_WEIGHT) -> None:
         self.store = store
         self.embedder = embedder
-        self.dense_weight = dense_weight
         self.keyword_weight = keyword_weight
 
     @property
@@ -104,14 +106,19 @@ class Retriever:
         mask = self._mask(filters)
         if not mask.any():
             return []
-        dense = self.dense_scores(question) if mode in ("dense", "hybrid") else None
-        keyword = self.keyword_scores(question) if mode in ("keyword", "hybrid") else None
+        dense = self.dense_scores(question) if mode != "keyword" else None
+        keyword = self.keyword_scores(question) if mode != "dense" else None
         rankings: dict[str, list[int]] = {}
         if dense is not None:
             rankings["dense"] = _ranked(dense, mask)
         if keyword is not None:
             rankings["keyword"] = [i for i in _ranked(keyword, mask) if keyword[i] > 0]
-        fused = self._fuse(rankings) if mode == "hybrid" else _single(rankings[mode], dense if mode == "dense" else keyword)
+        if mode == "hybrid":
+            fused = _ranked_scores(_minmax(dense, mask) + self.keyword_weight * _minmax(keyword, mask), mask)
+        elif mode == "hybrid-rrf":
+            fused = _rrf(rankings)
+        else:
+            fused = _single(rankings[mode], dense if mode == "dense" else keyword)
         passages = []
         for i, score in fused[:k]:
             passages.append(Passage(
@@ -122,13 +129,28 @@ class Retriever:
             ))
         return passages
 
-    def _fuse(self, rankings: dict[str, list[int]]) -> list[tuple[int, float]]:
-        weights = {"dense": self.dense_weight, "keyword": self.keyword_weight}
-        scores: dict[int, float] = {}
-        for name, ranking in rankings.items():
-            for rank, i in enumerate(ranking, start=1):
-                scores[i] = scores.get(i, 0.0) + weights.get(name, 1.0) / (RRF_K + rank)
-        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _rrf(rankings: dict[str, list[int]]) -> list[tuple[int, float]]:
+    scores: dict[int, float] = {}
+    for ranking in rankings.values():
+        for rank, i in enumerate(ranking, start=1):
+            scores[i] = scores.get(i, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _minmax(scores: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    """Scale the allowed rows to [0, 1]; all-equal scores (e.g. no keyword match) contribute nothing."""
+    assert scores is not None
+    allowed = scores[mask]
+    lo, hi = float(allowed.min()), float(allowed.max())
+    if hi - lo < 1e-9:
+        return np.zeros_like(scores)
+    return (scores - lo) / (hi - lo)
+
+
+def _ranked_scores(scores: np.ndarray, mask: np.ndarray) -> list[tuple[int, float]]:
+    return [(i, float(scores[i])) for i in _ranked(scores, mask)]
 
 
 def _ranked(scores: np.ndarray, mask: np.ndarray) -> list[int]:

@@ -4,7 +4,8 @@ Layout:
     manifest.json   format version, embedding model + fingerprint, dimension, chunking and keyword
                     parameters, per-file sha256, boilerplate report
     chunks.jsonl    one Chunk per line, row i <-> FAISS id i <-> BM25 document i
-    dense.faiss     inner-product index over L2-normalised vectors (cosine)
+    dense.faiss     inner-product index over the search vectors (see `language_centred`)
+    vectors.npy     the raw E5 vectors (numpy format, no pickle), reused by incremental builds
     keyword/        bm25s arrays (.npy without pickle) and vocabulary (JSON)
 
 Builds write a sibling temporary folder and swap it in with renames, so an interrupted build
@@ -36,10 +37,16 @@ from rag.types import Chunk, Embedder
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 DENSE = "dense.faiss"
+RAW = "vectors.npy"
+# Share of each language's mean vector removed from its documents. mE5 vectors carry a strong
+# "which language" direction, so a Polish question preferred any Polish paragraph over the right
+# Romanian one; removing half of it lifted Polish-question hit@5 from 0.78 to 0.94 on the dev
+# questions without hurting the others (full removal cost Romanian recall).
+LANGUAGE_CENTRING = 0.5
 KEYWORD = "keyword"
 
 
@@ -82,8 +89,8 @@ class Store:
     keyword: KeywordIndex
 
     def vectors(self) -> np.ndarray:
-        return self.dense.reconstruct_n(0, self.dense.ntotal) if self.dense.ntotal else np.zeros(
-            (0, self.dense.d), dtype=np.float32)
+        """The raw embedding of each chunk (row-aligned with `chunks`)."""
+        return np.load(self.path / RAW, allow_pickle=False)
 
     @classmethod
     def load(cls, path: Path, fingerprint: str | None = None) -> Store:
@@ -98,9 +105,10 @@ class Store:
             chunks = [Chunk(**json.loads(line)) for line in (path / CHUNKS).read_text("utf-8").splitlines() if line]
             dense = faiss.read_index(str(path / DENSE))
             keyword = KeywordIndex.load(path / KEYWORD, manifest["keyword"]["strategy"], len(chunks))
+            raw_rows = np.load(path / RAW, mmap_mode="r", allow_pickle=False).shape[0]
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise StoreError(f"index {path} is corrupt ({exc}); run `rag index` to rebuild it") from exc
-        if not (len(chunks) == dense.ntotal == manifest["chunks"]) or dense.d != manifest["embedding"]["dim"]:
+        if not (len(chunks) == dense.ntotal == raw_rows == manifest["chunks"]) or dense.d != manifest["embedding"]["dim"]:
             raise StoreError(f"index {path} is inconsistent (chunks {len(chunks)}, vectors {dense.ntotal}, "
                              f"manifest {manifest['chunks']}); run `rag index` to rebuild it")
         return cls(path=path, manifest=manifest, chunks=chunks, dense=dense, keyword=keyword)
@@ -145,7 +153,10 @@ def _previous_vectors(path: Path, fingerprint: str) -> tuple[dict[str, np.ndarra
         old = Store.load(path, fingerprint)
     except StoreError:
         return {}, {}
-    vecs = old.vectors()
+    try:
+        vecs = old.vectors()
+    except (OSError, ValueError):
+        return {}, {}
     return {_text_key(c): vecs[i] for i, c in enumerate(old.chunks)}, old.manifest.get("files", {})
 
 
@@ -169,6 +180,7 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "corpus_dir": str(corpus_dir.resolve()),
         "embedding": {"model_id": embedder.model_id, "fingerprint": embedder.fingerprint(), "dim": int(vectors.shape[1])},
+        "dense": {"index": "faiss.IndexFlatIP", "language_centring": LANGUAGE_CENTRING},
         "chunking": params.to_dict(),
         "keyword": {"library": "bm25s", "strategy": keyword_strategy},
         "chunks": len(chunks),
@@ -197,6 +209,24 @@ def _embed_missing(chunks: list[Chunk], cache: dict[str, np.ndarray], embedder: 
     return np.stack([cache[k] for k in keys]).astype(np.float32)
 
 
+def language_centred(vectors: np.ndarray, langs: list[str], strength: float) -> np.ndarray:
+    """Move each language's documents `strength` of the way from their language mean to the corpus mean.
+
+    This keeps what a paragraph is about and weakens which language it is written in, so
+    cross-lingual questions compete fairly (cf. Libovický et al., 2020, on language-neutral mBERT).
+    """
+    out = vectors.astype(np.float32).copy()
+    if strength <= 0 or len(set(langs)) < 2:
+        return out
+    overall = vectors.mean(axis=0)
+    labels = np.asarray(langs)
+    for lang in set(langs):
+        rows = labels == lang
+        out[rows] -= strength * (vectors[rows].mean(axis=0) - overall)
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out
+
+
 def _write_atomically(path: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
                       keyword: KeywordIndex) -> None:
     """Write everything into a temp sibling folder, then swap it in; the old index survives a crash."""
@@ -206,8 +236,9 @@ def _write_atomically(path: Path, manifest: dict[str, Any], chunks: list[Chunk],
         with open(tmp / CHUNKS, "w", encoding="utf-8") as fh:
             for chunk in chunks:
                 fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        np.save(tmp / RAW, vectors, allow_pickle=False)
         index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
+        index.add(language_centred(vectors, [c.lang for c in chunks], manifest["dense"]["language_centring"]))
         faiss.write_index(index, str(tmp / DENSE))
         (tmp / KEYWORD).mkdir()
         keyword.save(tmp / KEYWORD)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieve import RRF_K, Retriever
+import numpy as np
+
+from rag.retrieve import KEYWORD_WEIGHT, RRF_K, Retriever
+from rag.store import language_centred
 from tests.fakes import FakeEmbedder
 
 
@@ -22,14 +25,30 @@ def test_keyword_finds_inflected_polish(fake_retriever: Retriever) -> None:
     assert hits[0].source == "001_400e8c6d7a4d42b4.txt" and hits[0].start_line == 7
 
 
-def test_hybrid_is_reciprocal_rank_fusion(fake_retriever: Retriever) -> None:
-    q = "Stoltenberg dialog semnificativ"
-    hybrid = fake_retriever.search(q, k=3, mode="hybrid")
-    top = hybrid[0]
-    expected = sum(1 / (RRF_K + r) for r in top.ranks.values())
-    assert top.score == pytest.approx(expected)
-    assert set(top.ranks) <= {"dense", "keyword"}
-    assert top.dense_score is not None and top.keyword_score is not None
+def test_hybrid_rrf_is_reciprocal_rank_fusion(fake_retriever: Retriever) -> None:
+    top = fake_retriever.search("Stoltenberg dialog semnificativ", k=3, mode="hybrid-rrf")[0]
+    assert top.score == pytest.approx(sum(1 / (RRF_K + r) for r in top.ranks.values()))
+    assert set(top.ranks) == {"dense", "keyword"}
+
+
+def test_hybrid_is_weighted_score_fusion(fake_retriever: Retriever) -> None:
+    hits = fake_retriever.search("Stoltenberg dialog semnificativ", k=57, mode="hybrid")
+    dense = fake_retriever.dense_scores("Stoltenberg dialog semnificativ")
+    keyword = fake_retriever.keyword_scores("Stoltenberg dialog semnificativ")
+    norm = lambda x: (x - x.min()) / (x.max() - x.min())  # noqa: E731
+    expected = norm(dense) + KEYWORD_WEIGHT * norm(keyword)
+    for hit in hits[:5]:
+        i = fake_retriever.chunks.index(hit.chunk)
+        assert hit.score == pytest.approx(float(expected[i]), abs=1e-5)
+    assert hits[0].dense_score is not None and hits[0].keyword_score is not None
+
+
+def test_language_centring_moves_documents_towards_the_corpus_mean() -> None:
+    vecs = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
+    out = language_centred(vecs, ["pl", "pl", "ro"], 0.5)
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0)
+    assert out[2, 0] > 0  # the lone Romanian vector moved towards the Polish ones
+    assert np.allclose(language_centred(vecs, ["pl", "pl", "pl"], 0.5), vecs)
 
 
 def test_filters(fake_retriever: Retriever) -> None:

@@ -1,0 +1,62 @@
+"""A stand-in chat model for `RAG_APP_FAKE=1`: page tests run in seconds, without llama.cpp.
+
+It answers with the first source line it is shown, cited as [1], so the grounding step accepts
+the answer exactly as it would accept a faithful model's; `fail_with` simulates a broken model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+_SOURCE = re.compile(r"<source [^>]*>\n(.*?)\n</source>", re.DOTALL)
+_FOLLOW_UP = re.compile(r"Follow-up question:\s*(.+)")
+_QUESTION = re.compile(r"^Question:\s*(.+)$", re.MULTILINE)
+NO_ANSWER = "The sources do not contain the answer."
+
+
+def _words(text: str) -> set[str]:
+    """Longer words only: short ones ("the", "on") would make every source look relevant."""
+    return {w for w in re.findall(r"\w{5,}", text.lower())}
+
+
+class EchoChatModel(BaseChatModel):
+    """Echoes the first source sharing a word with the question, cited [1]; else says the sources lack it.
+
+    Follow-up rewriting returns the follow-up unchanged.
+    """
+
+    fail_with: str | None = None  # when set, every call raises RuntimeError(fail_with)
+
+    @property
+    def _llm_type(self) -> str:
+        return "echo-fake"
+
+    def _reply(self, messages: list[BaseMessage]) -> str:
+        if self.fail_with:
+            raise RuntimeError(self.fail_with)
+        text = str(messages[-1].content)
+        follow_up = _FOLLOW_UP.search(text)
+        if follow_up and "<source" not in text:
+            return follow_up.group(1).strip()
+        question = _QUESTION.search(text)
+        wanted = _words(question.group(1)) if question else set()
+        for number, source in enumerate(_SOURCE.findall(text), start=1):
+            if wanted & _words(source):
+                return f"{source.strip()} [{number}]"
+        return NO_ANSWER
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._reply(messages)))])
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for piece in re.findall(r"\S+\s*", self._reply(messages)):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))

@@ -1,0 +1,416 @@
+"""The chat page: questions in English, Polish or Romanian; answers that cite exact source lines.
+
+Run with `make run`. Models and the index load once per server process (st.cache_resource);
+each browser session keeps its own chat in st.session_state. RAG_APP_FAKE=1 swaps in fake
+models for tests; RAG_STORE / RAG_CORPUS relocate the index and the corpus folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` puts only app/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import render  # noqa: E402
+from app.chat import Incoming, Turn, build_filters, history, prepare_question  # noqa: E402
+from app.engine import (  # noqa: E402
+    MODEL_LOCK,
+    CorpusChangeError,
+    Engine,
+    data_dirs,
+    fake_mode,
+    is_ready,
+    load_llm,
+    mark_ready,
+)
+from app.uploads import check_uploads  # noqa: E402
+from rag.types import Answer  # noqa: E402
+
+log = logging.getLogger("rag.app")
+
+MODEL_LABELS = {"default": "Standard model (1.5B)", "small": "Small model (0.5B, faster)"}
+ANSWER_MODES = {"llm": "Language model", "extractive": "Quotes only (instant)"}
+RETRIEVAL_MODES = {"hybrid": "Hybrid", "dense": "Dense", "keyword": "Keyword"}
+EXAMPLES = [
+    "What did Biden offer Putin on 30 December?",
+    "Co Ławrow powiedział o rozmowach z Zachodem?",
+    "Când vrea Rusia să înceapă discuțiile cu SUA și NATO?",
+]
+DEFAULTS: dict[str, Any] = {"k": 5, "retrieval_mode": "hybrid", "answer_mode": "llm", "model_size": "default",
+                            "filter_langs": [], "filter_docs": [], "date_from": None, "date_to": None}
+
+
+# --------------------------------------------------------------------------- shared resources
+
+
+@st.cache_resource(show_spinner=False)
+def cached_engine(store: str, corpus: str, fake: bool) -> Engine:
+    engine = Engine.load(Path(store), Path(corpus), fake)
+    mark_ready("engine", store, corpus, fake)
+    return engine
+
+
+@st.cache_resource(show_spinner=False)
+def cached_llm(size: str, fake: bool) -> Any:
+    llm = load_llm(size, fake)
+    mark_ready("llm", size, fake)
+    return llm
+
+
+def prepare_engine() -> Engine:
+    """The shared engine; the first session of a fresh server sees a status while it loads."""
+    store, corpus = data_dirs(fake_mode())
+    key = (str(store), str(corpus), fake_mode())
+    if is_ready("engine", *key):
+        return cached_engine(*key)
+    slot = st.empty()
+    try:
+        with slot.status("Preparing the search index (first start only)…", expanded=True) as status:
+            status.write("Loading the embedding model and opening the index — a new or changed corpus is "
+                         "indexed now, which can take a minute.")
+            engine = cached_engine(*key)
+            status.update(label="Search index ready", state="complete")
+    except Exception as exc:  # a missing corpus folder, an unreadable index, a model that fails to load
+        log.exception("engine failed to load")
+        slot.error(f"The search index could not be opened: {exc}", icon=":material/error:")
+        st.stop()
+    slot.empty()
+    return engine
+
+
+def prepare_llm(size: str) -> Any | None:
+    """The shared chat model, or None (with a warning) if it cannot be loaded: answers then quote."""
+    fake = fake_mode()
+    if is_ready("llm", size, fake):
+        return cached_llm(size, fake)
+    slot = st.empty()
+    try:
+        with slot.status(f"Loading the language model — {MODEL_LABELS[size]} (first start only)…",
+                         expanded=False) as status:
+            llm = cached_llm(size, fake)
+            status.update(label="Language model ready", state="complete")
+    except Exception as exc:  # rag.llm.ModelError, llama.cpp load errors
+        log.exception("language model failed to load")
+        slot.warning(f"The language model could not be loaded, so answers quote the sources instead. {exc}",
+                     icon=":material/warning:")
+        return None
+    slot.empty()
+    return llm
+
+
+# --------------------------------------------------------------------------- session state
+
+
+def init_session() -> None:
+    st.session_state.setdefault("turns", [])
+    st.session_state.setdefault("uploader_round", 0)
+    st.session_state.setdefault("corpus_notes", [])
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def new_chat() -> None:
+    st.session_state.turns = []
+    st.session_state.pop("pending", None)
+
+
+def ask_example(question: str) -> None:
+    st.session_state.pending = question
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+def sidebar_summary(engine: Engine) -> None:
+    summary = engine.summary()
+    st.subheader("Corpus")
+    cols = st.columns(3)
+    cols[0].metric("Documents", len(summary.documents))
+    cols[1].metric("Passages", summary.chunks)
+    cols[2].metric("Languages", len(summary.languages))
+    langs = ", ".join(f"{render.language_name(code)} ({n})" for code, n in summary.languages.items())
+    dates = ", ".join(summary.months) or "none"
+    undated = f" · {summary.undated} undated" if summary.undated else ""
+    st.caption(f"{len(summary.documents)} documents in {langs}. Dates: {dates}{undated}.")
+    with st.expander("Documents"):
+        for doc in summary.documents:
+            st.markdown(f"**{render.escape(doc.source)}**  \n{render.escape(render.language_name(doc.lang))} · "
+                        f"{render.escape(doc.date or 'undated')} · {doc.lines} lines  \n"
+                        f"<small>{render.escape(doc.title)}</small>", unsafe_allow_html=True)
+
+
+def sidebar_settings() -> None:
+    st.subheader("Settings")
+    st.slider("Passages to retrieve", 1, 10, key="k", help="How many passages the search hands to the answer step.")
+    st.radio("Search", list(RETRIEVAL_MODES), key="retrieval_mode", horizontal=True, format_func=RETRIEVAL_MODES.get,
+             help="Hybrid fuses meaning-based (dense) and word-based (keyword) search.")
+    st.radio("Answer with", list(ANSWER_MODES), key="answer_mode", format_func=ANSWER_MODES.get,
+             help="Quotes only: the best source lines, instantly, without the language model.")
+    st.selectbox("Model size", list(MODEL_LABELS), key="model_size", format_func=MODEL_LABELS.get,
+                 disabled=st.session_state.answer_mode != "llm")
+
+
+def sidebar_filters(engine: Engine) -> None:
+    summary = engine.summary()
+    sources = [d.source for d in summary.documents]
+    docs = {d.source: d for d in summary.documents}
+    # Choices that no longer exist (a removed document) would make the widgets fail.
+    st.session_state.filter_docs = [s for s in st.session_state.filter_docs if s in docs]
+    st.session_state.filter_langs = [lang for lang in st.session_state.filter_langs if lang in summary.languages]
+    for key in ("date_from", "date_to"):
+        if st.session_state[key] not in summary.months:
+            st.session_state[key] = None
+    active = bool(st.session_state.filter_docs or st.session_state.filter_langs or st.session_state.date_from
+                  or st.session_state.date_to)
+    with st.expander("Filters" + (" (active)" if active else ""), expanded=active):
+        st.multiselect("Language", list(summary.languages), key="filter_langs", format_func=render.language_name,
+                       placeholder="All languages")
+        st.multiselect("Documents", sources, key="filter_docs", placeholder="All documents",
+                       format_func=lambda s: f"{s} ({docs[s].lang}, {docs[s].date or 'undated'})")
+        months: list[str | None] = [None, *summary.months]
+        cols = st.columns(2)
+        cols[0].selectbox("From", months, key="date_from", format_func=lambda m: m or "any date")
+        cols[1].selectbox("To", months, key="date_to", format_func=lambda m: m or "any date")
+        if st.session_state.date_from or st.session_state.date_to:
+            st.caption("A date filter leaves out undated documents.")
+
+
+def _progress_bar() -> Any:
+    bar = st.progress(0.0, text="Starting…")
+    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+
+def handle_upload(engine: Engine, files: list[Any], replace: bool) -> None:
+    checks = check_uploads([(f.name, f.getvalue()) for f in files], engine.corpus_dir, replace)
+    notes = [("error", c.message) for c in checks if not c.ok]
+    accepted = [c for c in checks if c.ok]
+    if accepted:
+        try:
+            report = engine.add_documents(accepted, _progress_bar())
+            notes += [("success", c.message) for c in accepted]
+            notes.append(("info", f"Index updated: {report.embedded} new passages embedded, "
+                                  f"{report.reused} reused, {report.seconds:.1f} s."))
+        except CorpusChangeError as exc:
+            notes.append(("error", str(exc)))
+    st.session_state.corpus_notes = notes
+    st.session_state.uploader_round += 1  # a fresh uploader widget, so the same files are not re-sent
+    st.rerun()
+
+
+def handle_removal(engine: Engine, source: str) -> None:
+    try:
+        report = engine.remove_document(source, _progress_bar())
+        notes = [("success", f"{source} was removed; the index now holds {report.chunks} passages.")]
+    except CorpusChangeError as exc:
+        notes = [("error", str(exc))]
+    st.session_state.corpus_notes = notes
+    st.rerun()
+
+
+def sidebar_manage(engine: Engine) -> None:
+    notes = st.session_state.corpus_notes
+    with st.expander("Add or remove documents", expanded=bool(notes)):
+        for kind, message in notes:
+            getattr(st, kind)(message)
+        st.session_state.corpus_notes = []
+        with st.form(f"upload-{st.session_state.uploader_round}", clear_on_submit=True, border=False):
+            files = st.file_uploader("Add .txt or .md files (UTF-8)", type=["txt", "md"], accept_multiple_files=True,
+                                     max_upload_size=5)
+            replace = st.checkbox("Replace files with the same name")
+            add = st.form_submit_button("Add to corpus", icon=":material/upload_file:")
+        if add:
+            if files:
+                handle_upload(engine, files, replace)
+            else:
+                st.warning("Choose one or more files first.")
+        st.divider()
+        with st.form("remove", clear_on_submit=True, border=False):
+            source = st.selectbox("Remove a document", engine.sources(), index=None, placeholder="Choose a document")
+            confirm = st.checkbox("Delete the file from the corpus folder")
+            remove = st.form_submit_button("Remove", icon=":material/delete:")
+        if remove:
+            if source and confirm:
+                handle_removal(engine, source)
+            else:
+                st.warning("Choose a document and tick the box to confirm.")
+
+
+def sidebar(engine: Engine) -> None:
+    with st.sidebar:
+        st.button("New chat", on_click=new_chat, type="primary", icon=":material/add_comment:", width="stretch")
+        sidebar_summary(engine)
+        sidebar_settings()
+        sidebar_filters(engine)
+        sidebar_manage(engine)
+        if fake_mode():
+            st.caption("Test mode: fake models (RAG_APP_FAKE=1).")
+
+
+# --------------------------------------------------------------------------- chat rendering
+
+
+def show_user(turn: Turn) -> None:
+    with st.chat_message("user"):
+        st.markdown(render.escape(turn.question).replace("\n", "  \n"), unsafe_allow_html=True)
+        if turn.notice:
+            st.warning(turn.notice, icon=":material/content_cut:")
+
+
+def show_passages(answer: Answer, documents: dict[str, Any], label: str, expanded: bool = False) -> None:
+    cited = render.cited_lines(answer.citations)
+    with st.expander(label, expanded=expanded):
+        st.markdown("".join(render.passage_html(i, p, documents, cited) for i, p in enumerate(answer.passages, 1)),
+                    unsafe_allow_html=True)
+
+
+def show_answer(turn: Turn, engine: Engine) -> None:
+    """The grounded answer, its cited sources, and everything that was retrieved."""
+    answer = turn.answer
+    assert answer is not None
+    documents = engine.retriever.store.manifest.get("documents", {})
+    if answer.refused:
+        st.info(answer.answer, icon=":material/search_off:")
+        if answer.passages:
+            show_passages(answer, documents, f"Closest passages ({len(answer.passages)}) — read them yourself")
+        else:
+            st.caption("No passage matched the current filters.")
+    else:
+        st.markdown(render.answer_html(answer.answer), unsafe_allow_html=True)
+        cards = [render.citation_html(n, c, render.find_paragraph(c, answer.passages, engine.retriever.chunks),
+                                      documents) for n, c in enumerate(answer.citations, 1)]
+        st.markdown('<div class="rag-sources-title">Sources</div>' + "".join(cards), unsafe_allow_html=True)
+        show_passages(answer, documents, f"All retrieved passages ({len(answer.passages)}) with scores")
+    dropped = sum(1 for s in answer.sentences if not s.get("supported", True))
+    note = f" · {dropped} unsupported sentence(s) of the draft left out" if dropped and not answer.refused else ""
+    st.caption(render.timings_text(answer, turn.model) + note)
+
+
+def show_turn(turn: Turn, engine: Engine) -> None:
+    show_user(turn)
+    with st.chat_message("assistant"):
+        if turn.error:
+            st.error(turn.error, icon=":material/error:")
+        else:
+            show_answer(turn, engine)
+
+
+# --------------------------------------------------------------------------- answering
+
+
+@contextlib.contextmanager
+def model_turn(needed: bool, waiting: Any) -> Iterator[None]:
+    """Hold the model lock while a model is in use; say so if another session has it."""
+    if not needed:
+        yield
+        return
+    if not MODEL_LOCK.acquire(blocking=False):
+        waiting.caption(":material/hourglass_top: Another conversation is using the model — your question is next…")
+        MODEL_LOCK.acquire()
+    try:
+        yield
+    finally:
+        MODEL_LOCK.release()
+
+
+def stream_answer(engine: Engine, llm: Any | None, turn: Turn, past: list[Turn]) -> Answer:
+    """Stream the draft as it is written, then return the grounded answer that replaces it."""
+    state = st.session_state
+    mode = "llm" if state.answer_mode == "llm" and llm is not None else "extractive"
+    filters = build_filters(state.filter_langs, state.filter_docs, state.date_from, state.date_to)
+    waiting = st.empty()
+    waiting.caption(":material/search: Searching the articles…" if mode == "extractive" else
+                    ":material/search: Searching the articles and asking the model…")
+    draft = st.empty()
+    result: dict[str, Answer] = {}
+
+    def pieces(stream: Iterator[str | Answer]) -> Iterator[str]:
+        for item in stream:
+            if isinstance(item, Answer):
+                result["answer"] = item
+            else:
+                waiting.empty()
+                yield render.escape(item)
+
+    with model_turn(llm is not None, waiting):
+        stream = engine.answerer(llm).ask_stream(turn.question, mode=mode, k=state.k,
+                                                 retrieval_mode=state.retrieval_mode, filters=filters,
+                                                 history=history(past) or None)
+        try:
+            with draft.container():
+                st.write_stream(pieces(stream))
+        finally:
+            stream.close()
+    waiting.empty()
+    draft.empty()
+    if "answer" not in result:
+        raise RuntimeError("the answer step ended without an answer")
+    return result["answer"]
+
+
+def answer_label(llm: Any | None) -> str:
+    if st.session_state.answer_mode != "llm" or llm is None:
+        return "quotes only"
+    return MODEL_LABELS[st.session_state.model_size].split(" (")[0].lower()
+
+
+def handle_question(engine: Engine, llm: Any | None, incoming: Incoming) -> None:
+    from rag.answer import AnswerError
+
+    past = list(st.session_state.turns)
+    turn = Turn(incoming.question, notice=incoming.notice, model=answer_label(llm))
+    show_user(turn)
+    with st.chat_message("assistant"):
+        try:
+            turn.answer = stream_answer(engine, llm, turn, past)
+        except AnswerError as exc:
+            turn.error = str(exc)
+        except Exception as exc:  # never a stack trace in the chat; the log keeps it
+            log.exception("answering failed")
+            turn.error = f"Something went wrong while answering: {exc}. Please try again."
+        if turn.error:
+            st.error(turn.error, icon=":material/error:")
+        else:
+            show_answer(turn, engine)
+    st.session_state.turns.append(turn)
+
+
+def welcome() -> None:
+    st.markdown("Ask about the **five news articles** (December 2021, US–Russia talks) in English, Polish or "
+                "Romanian. Every answer cites the exact lines it rests on; if the articles don't say, "
+                "the assistant says so.")
+    cols = st.columns(len(EXAMPLES))
+    for col, example in zip(cols, EXAMPLES):
+        col.button(example, on_click=ask_example, args=(example,), width="stretch")
+
+
+def main() -> None:
+    st.set_page_config(page_title="News Q&A with citations", page_icon=":material/newspaper:", layout="centered")
+    # Users get messages, not tracebacks (those go to the server log) and no developer menu.
+    st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "viewer")
+    st.markdown(render.CSS, unsafe_allow_html=True)
+    init_session()
+    st.title(":material/newspaper: Ask the news")
+    engine = prepare_engine()
+    sidebar(engine)
+    llm = prepare_llm(st.session_state.model_size) if st.session_state.answer_mode == "llm" else None
+    typed = st.chat_input("Ask about the articles — English, polski, română")  # pinned to the bottom
+    incoming = prepare_question(typed or st.session_state.pop("pending", None))
+    if not st.session_state.turns and incoming is None:
+        welcome()
+    for turn in st.session_state.turns:
+        show_turn(turn, engine)
+    if incoming is not None:
+        handle_question(engine, llm, incoming)
+
+
+main()
