@@ -6,7 +6,9 @@ the answer exactly as it would accept a faithful model's; `fail_with` simulates 
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +35,8 @@ class EchoChatModel(BaseChatModel):
     """
 
     fail_with: str | None = None  # when set, every call raises RuntimeError(fail_with)
+    # Seconds per streamed word (RAG_APP_FAKE_DELAY), to watch streaming and waiting in a browser.
+    delay: float = float(os.environ.get("RAG_APP_FAKE_DELAY", "0") or 0)
 
     @property
     def _llm_type(self) -> str:
@@ -59,4 +63,5 @@ class EchoChatModel(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         for piece in re.findall(r"\S+\s*", self._reply(messages)):
+            time.sleep(self.delay)
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))

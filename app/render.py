@@ -159,9 +159,10 @@ def timings_text(answer: Answer, model: str) -> str:
     parts = []
     if "total_s" in t:
         parts.append(f"{t['total_s']:.1f} s in total")
-    if "first_token_s" in t and model != "extractive":
+    if "first_token_s" in t and not answer.refused and model != "quotes only":
         parts.append(f"first words after {t['first_token_s']:.1f} s")
     if "retrieve_s" in t:
         parts.append(f"search {t['retrieve_s']:.2f} s")
-    parts.append(model)
+    if not answer.refused:
+        parts.append(model)
     return " · ".join(parts)

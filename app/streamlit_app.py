@@ -178,8 +178,8 @@ def sidebar_filters(engine: Engine) -> None:
                        format_func=lambda s: f"{s} ({docs[s].lang}, {docs[s].date or 'undated'})")
         months: list[str | None] = [None, *summary.months]
         cols = st.columns(2)
-        cols[0].selectbox("From", months, key="date_from", format_func=lambda m: m or "any date")
-        cols[1].selectbox("To", months, key="date_to", format_func=lambda m: m or "any date")
+        cols[0].selectbox("From", months, key="date_from", format_func=lambda m: m or "Any date", placeholder="Any date")
+        cols[1].selectbox("To", months, key="date_to", format_func=lambda m: m or "Any date", placeholder="Any date")
         if st.session_state.date_from or st.session_state.date_to:
             st.caption("A date filter leaves out undated documents.")
 
@@ -387,9 +387,9 @@ def welcome() -> None:
     st.markdown("Ask about the **five news articles** (December 2021, US–Russia talks) in English, Polish or "
                 "Romanian. Every answer cites the exact lines it rests on; if the articles don't say, "
                 "the assistant says so.")
-    cols = st.columns(len(EXAMPLES))
-    for col, example in zip(cols, EXAMPLES):
-        col.button(example, on_click=ask_example, args=(example,), width="stretch")
+    st.caption("Try one of these:")
+    for example in EXAMPLES:
+        st.button(example, on_click=ask_example, args=(example,), icon=":material/chat_bubble:", type="tertiary")
 
 
 def main() -> None:
@@ -405,8 +405,14 @@ def main() -> None:
     llm = prepare_llm(st.session_state.model_size) if st.session_state.answer_mode == "llm" else None
     typed = st.chat_input("Ask about the articles — English, polski, română")  # pinned to the bottom
     incoming = prepare_question(typed or st.session_state.pop("pending", None))
+    # A fixed slot, emptied explicitly: otherwise the previous run's welcome lingers (greyed out)
+    # under the first question until the whole answer is done.
+    intro = st.empty()
     if not st.session_state.turns and incoming is None:
-        welcome()
+        with intro.container():
+            welcome()
+    else:
+        intro.empty()
     for turn in st.session_state.turns:
         show_turn(turn, engine)
     if incoming is not None:

@@ -1,4 +1,4 @@
-"""Benchmark the local LLM on representative RAG prompts: latency, throughput, prefix-cache gain, LangChain overhead.
+"""Benchmark the local LLM on RAG prompts: latency, throughput, prefix-cache gain, LangChain overhead.
 
 Prompts are seed questions with 3 paragraphs picked from `seeds/` by word overlap (no retriever needed).
 For each thread count it loads the model, then runs every prompt three ways on the same llama.cpp instance:
@@ -123,14 +123,23 @@ def measure(llama, run: Callable[[], Iterator[str]], prompt_tokens: int) -> tupl
     ttft, total, text = timed_stream(run())
     n_p, t_p, n_g, t_g = _perf(llama)
     out_tokens = len(llama.tokenize(text.encode(), add_bos=False, special=False)) if text else 0
-    return Run(ttft, total, out_tokens, prompt_tokens, n_p, text), (n_p / max(t_p, 1e-9) * 1000,
-                                                                    n_g / max(t_g, 1e-9) * 1000)
+    return Run(ttft, total, out_tokens, prompt_tokens, n_p, text), (
+        n_p / max(t_p, 1e-9) * 1000,
+        n_g / max(t_g, 1e-9) * 1000,
+    )
 
 
 def raw_stream(llama, messages: list[dict], max_tokens: int) -> Iterator[str]:
     """The baseline: llama-cpp-python's own chat completion with the same sampling settings."""
-    for chunk in llama.create_chat_completion(messages=messages, stream=True, max_tokens=max_tokens,
-                                              temperature=0.0, top_k=1, top_p=1.0, repeat_penalty=1.0):
+    for chunk in llama.create_chat_completion(
+        messages=messages,
+        stream=True,
+        max_tokens=max_tokens,
+        temperature=0.0,
+        top_k=1,
+        top_p=1.0,
+        repeat_penalty=1.0,
+    ):
         delta = chunk["choices"][0]["delta"]
         yield delta.get("content") or ""
 
@@ -161,7 +170,8 @@ def rss_mb() -> float:
 # --------------------------------------------------------------------------- one thread count
 
 
-def bench_threads(path: Path, threads: int, prompts: list[dict], args: argparse.Namespace) -> dict:
+def bench_threads(path: Path, threads: int | None, prompts: list[dict], args: argparse.Namespace) -> dict:
+    """Load the model with `threads` (None = adaptive) and run every prompt cold, warm and raw."""
     gc.collect()
     t0 = time.perf_counter()
     chat = _build_chat_model(path, threads, args.n_ctx, args.max_tokens)
@@ -170,30 +180,38 @@ def bench_threads(path: Path, threads: int, prompts: list[dict], args: argparse.
     chain = answer_chain(chat)
     msgs = [as_dicts(p) for p in prompts]
     ptoks = [count_prompt_tokens(llama, m) for m in msgs]
+
+    def via_chain(i: int) -> Iterator[str]:
+        return stream_answer(chain, prompts[i])
+
+    def via_raw(i: int) -> Iterator[str]:
+        return raw_stream(llama, msgs[i], args.max_tokens)
+
     series = {"cold": Series(), "warm": Series(), "raw": Series()}
     speeds: list[tuple[float, float]] = []
-
-    for i, inputs in enumerate(prompts):  # cold: nothing reusable in the KV cache
+    label = threads or "auto"
+    for i in range(len(prompts)):  # cold: nothing reusable in the KV cache
         llama.reset()
-        run, speed = measure(llama, lambda: stream_answer(chain, inputs), ptoks[i])
+        run, speed = measure(llama, lambda i=i: via_chain(i), ptoks[i])
         series["cold"].runs.append(run)
         speeds.append(speed)
-        _progress(f"t={threads} cold {i + 1}/{len(prompts)} ttft={run.ttft:.2f}s eval={run.evaluated}/{run.prompt_tokens}")
-    for name, make in (("warm", lambda i: lambda: stream_answer(chain, prompts[i])),
-                       ("raw", lambda i: lambda: raw_stream(llama, msgs[i], args.max_tokens))):
+        _progress(f"t={label} cold {i + 1}/{len(prompts)} ttft={run.ttft:.2f}s eval={run.evaluated}")
+    for name, call in (("warm", via_chain), ("raw", via_raw)):
         llama.reset()
-        list(stream_answer(chain, prompts[-1]))  # leave a different question in the cache
+        list(via_chain(len(prompts) - 1))  # leave a different question in the cache
         for i in range(len(prompts)):
-            run, _ = measure(llama, make(i), ptoks[i])
+            run, _ = measure(llama, lambda i=i, call=call: call(i), ptoks[i])
             series[name].runs.append(run)
-            _progress(f"t={threads} {name} {i + 1}/{len(prompts)} ttft={run.ttft:.2f}s eval={run.evaluated}")
-    result = {"threads": threads, "load_s": load_s, "rss_mb": rss_mb(), "series": series,
-              "prompt_tps": statistics.median(s[0] for s in speeds),
-              "gen_tps": statistics.median(s[1] for s in speeds),
-              "sample": series["warm"].runs[0].text}
-    del chain, chat, llama
-    gc.collect()
-    return result
+            _progress(f"t={label} {name} {i + 1}/{len(prompts)} ttft={run.ttft:.2f}s eval={run.evaluated}")
+    return {
+        "threads": label,
+        "load_s": load_s,
+        "rss_mb": rss_mb(),
+        "series": series,
+        "prompt_tps": statistics.median(s[0] for s in speeds),
+        "gen_tps": statistics.median(s[1] for s in speeds),
+        "sample": series["warm"].runs[0].text,
+    }
 
 
 def _progress(message: str) -> None:
@@ -204,26 +222,35 @@ def _progress(message: str) -> None:
 
 
 def report(results: list[dict], prompts_n: int, args: argparse.Namespace, assemble_s: float) -> str:
+    head = [
+        "threads", "load s", "RSS MB", "prompt tok/s", "gen tok/s", "prompt tok p50",
+        "cold TTFT p50/p95", "warm TTFT p50/p95", "raw TTFT p50/p95",
+        "cold total p50/p95", "warm total p50/p95", "raw total p50/p95",
+        "reused prefix tok", "LC overhead (total)",
+    ]  # fmt: skip
     lines = [
         f"model `{args.model}`, {prompts_n} prompts x 3 modes, max_tokens={args.max_tokens}, "
         f"n_ctx={args.n_ctx}, model file ready in {assemble_s:.2f}s",
         "",
-        "| threads | load s | RSS MB | prompt tok/s | gen tok/s | prompt tok p50 | cold TTFT p50/p95 | "
-        "warm TTFT p50/p95 | raw TTFT p50/p95 | cold total p50/p95 | warm total p50/p95 | raw total p50/p95 | "
-        "reused prefix tok | LC overhead (total) |",
-        "|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---:|---:|",
+        "| " + " | ".join(head) + " |",
+        "|" + "---:|" * len(head),
     ]
     for r in results:
         s = r["series"]
+
+        def cell(name: str, attr: str, s: dict = s) -> str:
+            return f"{s[name].pct(attr, 0.5):.2f} / {s[name].pct(attr, 0.95):.2f}"
+
         reused = statistics.median(w.prompt_tokens - w.evaluated for w in s["warm"].runs)
         overhead = s["warm"].mean("total") - s["raw"].mean("total")
-        cell = lambda name, attr: f"{s[name].pct(attr, .5):.2f} / {s[name].pct(attr, .95):.2f}"  # noqa: E731
-        lines.append(
-            f"| {r['threads']} | {r['load_s']:.2f} | {r['rss_mb']:.0f} | {r['prompt_tps']:.1f} | {r['gen_tps']:.1f} | "
-            f"{s['cold'].pct('prompt_tokens', .5):.0f} | {cell('cold', 'ttft')} | {cell('warm', 'ttft')} | "
-            f"{cell('raw', 'ttft')} | {cell('cold', 'total')} | {cell('warm', 'total')} | {cell('raw', 'total')} | "
-            f"{reused:.0f} | {overhead:+.2f}s |"
-        )
+        row = [
+            str(r["threads"]), f"{r['load_s']:.2f}", f"{r['rss_mb']:.0f}",
+            f"{r['prompt_tps']:.1f}", f"{r['gen_tps']:.1f}", f"{s['cold'].pct('prompt_tokens', 0.5):.0f}",
+            cell("cold", "ttft"), cell("warm", "ttft"), cell("raw", "ttft"),
+            cell("cold", "total"), cell("warm", "total"), cell("raw", "total"),
+            f"{reused:.0f}", f"{overhead:+.2f}s",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(row) + " |")
     lines += ["", "Sample answer (warm, first prompt):", "", "> " + results[0]["sample"].replace("\n", " ")]
     return "\n".join(lines)
 
@@ -231,8 +258,12 @@ def report(results: list[dict], prompts_n: int, args: argparse.Namespace, assemb
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="default", help="'default', 'small' or a path to a .gguf file")
-    ap.add_argument("--threads", default="2", help="comma-separated thread counts to try, e.g. 1,2,3")
-    ap.add_argument("--runs", type=int, default=4, help="number of prompts (max %d)" % len(QUESTIONS))
+    ap.add_argument(
+        "--threads",
+        default="2",
+        help="comma-separated thread counts to try, e.g. 1,2,auto (auto: 1 or 2 per call, by load)",
+    )
+    ap.add_argument("--runs", type=int, default=4, help=f"number of prompts (max {len(QUESTIONS)})")
     ap.add_argument("--passages", type=int, default=3, help="retrieved paragraphs per prompt")
     ap.add_argument("--max-tokens", type=int, default=96, help="generation cap per answer")
     ap.add_argument("--n-ctx", type=int, default=4096)
@@ -247,9 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     path = resolve_model_path(args.model)
     assemble_s = time.perf_counter() - t0
     chunks = seed_passages(args.seeds)
-    prompts = [prompt_inputs(q, pick_passages(q, chunks, args.passages), lang)
-               for q, lang in QUESTIONS[: max(1, args.runs)]]
-    results = [bench_threads(path, int(t), prompts, args) for t in args.threads.split(",")]
+    prompts = [
+        prompt_inputs(q, pick_passages(q, chunks, args.passages), lang)
+        for q, lang in QUESTIONS[: max(1, args.runs)]
+    ]
+    counts = [None if t.strip() == "auto" else int(t) for t in args.threads.split(",")]
+    results = [bench_threads(path, t, prompts, args) for t in counts]
     text = report(results, len(prompts), args, assemble_s)
     print(text)
     if args.out:

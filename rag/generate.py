@@ -17,17 +17,34 @@ _HISTORY_TURNS = 3
 _ANSWER_CHARS = 400
 
 CONDENSE_SYSTEM = """\
-You rewrite a follow-up question from a conversation into one standalone question.
-Replace pronouns and vague references with the names and topics they refer to in the conversation.
-Keep the language of the follow-up question. Do not answer it. Output only the rewritten question."""
+You rewrite the user's follow-up question so that it can be understood without the conversation.
+Replace pronouns and vague references with the people, places, dates and topics from the conversation.
+Keep the names that the follow-up question mentions. Keep its language. Do not answer it.
+Output only the rewritten question."""
+
+# Fixed few-shot turns: small models copy a shown pattern far better than they follow a description,
+# and being fixed they stay in the reusable KV-cache prefix.
+CONDENSE_EXAMPLES: list[tuple[str, str]] = [
+    (
+        "Conversation:\nUser: Who did the French president meet in May?\n"
+        "Assistant: He met the German chancellor in Berlin [1].\n\n"
+        "Follow-up question: And what did they agree on?\nLanguage: English",
+        "What did the French president and the German chancellor agree on in Berlin in May?",
+    ),
+    (
+        "Conversation:\nUser: Co powiedział minister zdrowia o szczepieniach?\n"
+        "Assistant: Minister zapowiedział trzecią dawkę od listopada [1].\n\n"
+        "Follow-up question: A co na to premier?\nLanguage: Polish",
+        "Co premier powiedział o zapowiedzi trzeciej dawki szczepionki od listopada?",
+    ),
+]
 
 CONDENSE_TEMPLATE = """\
 Conversation:
 {conversation}
 
 Follow-up question: {question}
-
-Rewrite the follow-up question as one standalone question in {language}."""
+Language: {language}"""
 
 _LEADING_LABEL = re.compile(r"^\s*(standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
 
@@ -45,7 +62,16 @@ def stream_answer(chain: Runnable, inputs: dict) -> Iterator[str]:
 
 
 def _condense_prompt() -> ChatPromptTemplate:
-    return ChatPromptTemplate.from_messages([("system", CONDENSE_SYSTEM), ("human", CONDENSE_TEMPLATE)])
+    shots: list[tuple[str, str]] = []
+    for user, rewrite in CONDENSE_EXAMPLES:
+        shots += [("human", _escape_braces(user)), ("ai", _escape_braces(rewrite))]
+    return ChatPromptTemplate.from_messages(
+        [("system", CONDENSE_SYSTEM), *shots, ("human", CONDENSE_TEMPLATE)]
+    )
+
+
+def _escape_braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _conversation(history: Sequence[tuple[str, str]]) -> str:
@@ -66,26 +92,52 @@ def _clean_rewrite(text: str) -> str:
     return line.strip().strip('"“”„«»').strip()
 
 
+def _names(text: str) -> list[str]:
+    """Capitalised words after the first: the names a rewrite must not drop."""
+    words = re.findall(r"\w+", text)
+    return [w for w in words[1:] if w[0].isupper()]
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _plausible_rewrite(question: str, rewrite: str, history: Sequence[tuple[str, str]]) -> bool:
+    """Reject rewrites worse than the original: empty, rambling, a repeat of an earlier turn, or one
+    that lost a name the follow-up asked about (small models sometimes swap the subject)."""
+    if not rewrite or len(rewrite) > max(300, 3 * len(question)):
+        return False
+    if _norm(rewrite) in {_norm(q) for q, _ in history} and _norm(rewrite) != _norm(question):
+        return False
+    stems = {w[:4] for w in _norm(rewrite).split()}
+    return all(name.lower()[:4] in stems for name in _names(question))
+
+
 def condense_question(
     chat_model: BaseChatModel | Runnable,
     history: Sequence[tuple[str, str]] | None,
     question: str,
     language: str | None = None,
 ) -> str:
-    """A standalone version of a follow-up question, in its own language; the question itself if no history."""
+    """A standalone version of a follow-up, in its language; the question itself when there is no history."""
     if not history:
         return question
     if language is None:
         from rag.language import answer_language
 
         language = answer_language(question)
-    model = chat_model.bind(max_tokens=CONDENSE_MAX_TOKENS) if isinstance(chat_model, BaseChatModel) else chat_model
+    model = (
+        chat_model.bind(max_tokens=CONDENSE_MAX_TOKENS)
+        if isinstance(chat_model, BaseChatModel)
+        else chat_model
+    )
     chain = _condense_prompt() | model | StrOutputParser()
     raw = chain.invoke(
-        {"conversation": _conversation(history), "question": question.strip(), "language": language_name(language)}
+        {
+            "conversation": _conversation(history),
+            "question": question.strip(),
+            "language": language_name(language),
+        }
     )
     rewritten = _clean_rewrite(raw)
-    # A rewrite that is empty or balloons past any plausible question is worse than the original.
-    if not rewritten or len(rewritten) > max(300, 3 * len(question)):
-        return question
-    return rewritten
+    return rewritten if _plausible_rewrite(question, rewritten, history) else question

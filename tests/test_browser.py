@@ -112,8 +112,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _full_page_screenshot(page, path: Path) -> None:
     """Streamlit scrolls inside its main container, so grow the viewport to the content first."""
     height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], [data-testid=stAppViewContainer],"
-        " section.main')].map(e => e.scrollHeight), document.body.scrollHeight)")
+        "() => Math.max(document.body.scrollHeight, ...[...document.querySelectorAll("
+        "'main, [data-testid=stAppScrollToBottomContainer], [data-testid=stSidebarContent]')].map(e => e.scrollHeight))")
     page.set_viewport_size({"width": 1280, "height": min(max(int(height) + 40, 900), 6000)})
     page.wait_for_timeout(800)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,15 @@ from rag.llm import ModelError, ModelSpec, resolve_model_path
 PAYLOAD = b"GGUF" + bytes(range(256)) * 40  # 10,244 bytes, small but spans several parts
 
 
-def make_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload: bytes = PAYLOAD, n: int = 3,
-               prefix: str = "fakepart", sha: str | None = None) -> ModelSpec:
-    """Write `payload` split in `n` files, register modules prefix1..n that point at them, return their spec."""
+def make_parts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    payload: bytes = PAYLOAD,
+    n: int = 3,
+    prefix: str = "fakepart",
+    sha: str | None = None,
+) -> ModelSpec:
+    """Split `payload` into `n` files, register modules prefix1..n pointing at them, return the spec."""
     step = -(-len(payload) // n)
     for i in range(1, n + 1):
         part = tmp_path / "parts" / f"p{i}.bin"
@@ -28,8 +34,15 @@ def make_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload: bytes =
         module = types.ModuleType(f"{prefix}{i}")
         module.get_part_path = lambda part=part: str(part)  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, f"{prefix}{i}", module)
-    return ModelSpec(name="tiny", size=len(payload), sha256=sha or hashlib.sha256(payload).hexdigest(),
-                     dist_prefix="fake-part", module_prefix=prefix, n_parts=n, version="1.0")
+    return ModelSpec(
+        name="tiny",
+        size=len(payload),
+        sha256=sha or hashlib.sha256(payload).hexdigest(),
+        dist_prefix="fake-part",
+        module_prefix=prefix,
+        n_parts=n,
+        version="1.0",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -121,6 +134,42 @@ def test_bad_user_paths_are_refused(tmp_path) -> None:
         resolve_model_path(str(other))
 
 
+# --------------------------------------------------------------------------- runtime, without a model
+
+
+def test_load_chat_model_loads_once_per_process(tmp_path, monkeypatch) -> None:
+    built: list[tuple] = []
+    monkeypatch.setattr(llm, "_LOADED", {})
+    monkeypatch.setattr(llm, "resolve_model_path", lambda model: tmp_path / "m.gguf")
+    monkeypatch.setattr(llm, "_build_chat_model", lambda *a: built.append(a) or object())
+    first = llm.load_chat_model()
+    assert llm.load_chat_model() is first
+    assert llm.load_chat_model(n_threads=1) is not first
+    assert built == [(tmp_path / "m.gguf", None, 4096, 320), (tmp_path / "m.gguf", 1, 4096, 320)]
+
+
+@pytest.mark.parametrize(("others", "expected"), [(0, 2), (1, 1), (5, 1)])
+def test_pick_threads_backs_off_when_cores_are_busy(monkeypatch, others, expected) -> None:
+    monkeypatch.setattr(llm, "_others_running", lambda: others)
+    assert llm.pick_threads(2, cores=2) == expected
+
+
+def test_max_threads_from_env(monkeypatch) -> None:
+    monkeypatch.setenv("RAG_LLM_THREADS", "3")
+    assert llm.max_threads() == 3
+    monkeypatch.setenv("RAG_LLM_THREADS", "zero")
+    assert 1 <= llm.max_threads() <= 2
+
+
+def test_chat_model_defaults_keep_the_ggufs_rope_and_decode_greedily() -> None:
+    """ChatLlamaCpp's own rope_freq_base=10000 silently breaks Qwen2.5 (trained with 1e6)."""
+    pytest.importorskip("llama_cpp")
+    fields = llm._chat_class().model_fields
+    assert fields["rope_freq_base"].default == 0.0 and fields["rope_freq_scale"].default == 0.0
+    assert fields["temperature"].default == 0.0 and fields["repeat_penalty"].default == 1.0
+    assert fields["n_batch"].default >= 256
+
+
 # --------------------------------------------------------------------------- real model (slow)
 
 PL_SOURCE = (
@@ -139,14 +188,15 @@ def _has_default_model() -> bool:
     return True
 
 
-real = pytest.mark.skipif(not _has_default_model(), reason="default model packages or llama-cpp not installed")
+real = pytest.mark.skipif(
+    not _has_default_model(), reason="default model packages or llama-cpp not installed"
+)
 
 
 @pytest.fixture(scope="module")
 def real_chain():
     from rag.generate import answer_chain
 
-    os.environ.pop("RAG_CACHE_DIR", None)  # use the shared cache: assembling 1 GB per test run is too slow
     return answer_chain(llm.load_chat_model("default", max_tokens=120))
 
 
