@@ -35,10 +35,12 @@ def prepare_question(raw: str | None, limit: int | None = None) -> Incoming | No
     if len(text) <= limit:
         return Incoming(text)
     cut = text[:limit]
-    if " " in cut[limit // 2:]:
+    if " " in cut[limit // 2 :]:
         cut = cut.rsplit(" ", 1)[0]
-    notice = (f"Your message was {len(text):,} characters long; only the first {len(cut):,} were used "
-              f"(the limit is {limit:,}).")
+    notice = (
+        f"Your message was {len(text):,} characters long; only the first {len(cut):,} were used "
+        f"(the limit is {limit:,})."
+    )
     return Incoming(cut, notice)
 
 
@@ -47,8 +49,15 @@ def history(turns: list[Turn]) -> list[tuple[str, str]]:
     return [(t.question, t.answer.answer) for t in turns if t.answer is not None]
 
 
-def build_filters(langs: list[str], sources: list[str], date_from: str | None, date_to: str | None) -> dict[str, Any] | None:
+def build_filters(
+    langs: list[str], sources: list[str], date_from: str | None, date_to: str | None
+) -> dict[str, Any] | None:
     """The retriever's filter dict, or None when nothing is restricted."""
-    filters = {"lang": list(langs), "source": list(sources), "date_from": date_from or "", "date_to": date_to or ""}
+    filters = {
+        "lang": list(langs),
+        "source": list(sources),
+        "date_from": date_from or "",
+        "date_to": date_to or "",
+    }
     filters = {k: v for k, v in filters.items() if v}
     return filters or None

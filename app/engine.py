@@ -8,22 +8,22 @@ thread-safe, are used under one lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.uploads import UploadCheck, restore_files, write_files
 from rag import settings
 from rag.retrieve import Retriever
 from rag.store import BuildReport, Store, build_store
 from rag.types import Embedder
-
-from app.uploads import UploadCheck, restore_files, write_files
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,21 @@ def data_dirs(fake: bool) -> tuple[Path, Path]:
     if fake and not os.environ.get("RAG_STORE"):
         store = store.with_name(f"{store.name}-app-fake")
     return store, settings.corpus_dir()
+
+
+@contextlib.contextmanager
+def model_turn(needed: bool, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Hold MODEL_LOCK while a model is in use; call `on_wait` first if another session holds it."""
+    if not needed:
+        yield
+        return
+    if not MODEL_LOCK.acquire(blocking=False):
+        on_wait()
+        MODEL_LOCK.acquire()
+    try:
+        yield
+    finally:
+        MODEL_LOCK.release()
 
 
 def is_ready(*key: Any) -> bool:
@@ -80,9 +95,16 @@ class CorpusSummary:
 
 def summarise(manifest: dict[str, Any], chunks: int) -> CorpusSummary:
     """What the sidebar shows, read from the index manifest (the truth about what is searchable)."""
-    docs = [DocumentInfo(source, meta.get("date", ""), meta.get("lang", ""), meta.get("title", ""),
-                         int(meta.get("lines", 0)))
-            for source, meta in sorted(manifest.get("documents", {}).items())]
+    docs = [
+        DocumentInfo(
+            source,
+            meta.get("date", ""),
+            meta.get("lang", ""),
+            meta.get("title", ""),
+            int(meta.get("lines", 0)),
+        )
+        for source, meta in sorted(manifest.get("documents", {}).items())
+    ]
     langs = Counter(d.lang or "?" for d in docs)
     return CorpusSummary(
         documents=docs,
@@ -91,6 +113,31 @@ def summarise(manifest: dict[str, Any], chunks: int) -> CorpusSummary:
         months=sorted({d.date for d in docs if d.date}),
         undated=sum(1 for d in docs if not d.date),
     )
+
+
+# --------------------------------------------------------------------------- embedder wrappers
+
+
+class LockedEmbedder:
+    """Serialises embedding calls: a Hugging Face tokenizer used from two session threads at once
+    can fail ("Already borrowed"), and quotes-only answers run without the model lock."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> Any:
+        with self._lock:
+            return self.inner.embed_documents(texts)
+
+    def embed_queries(self, texts: list[str]) -> Any:
+        with self._lock:
+            return self.inner.embed_queries(texts)
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
 
 
 # --------------------------------------------------------------------------- progress while indexing
@@ -111,9 +158,13 @@ class ProgressEmbedder:
 
         parts = []
         for start in range(0, len(texts), self.batch):
-            self.report(start / max(len(texts), 1), f"Embedding paragraphs {start + 1}–"
-                        f"{min(start + self.batch, len(texts))} of {len(texts)}…")
-            parts.append(np.asarray(self.inner.embed_documents(texts[start:start + self.batch]), dtype=np.float32))
+            self.report(
+                start / max(len(texts), 1),
+                f"Embedding paragraphs {start + 1}–{min(start + self.batch, len(texts))} of {len(texts)}…",
+            )
+            parts.append(
+                np.asarray(self.inner.embed_documents(texts[start : start + self.batch]), dtype=np.float32)
+            )
         self.report(1.0, f"Embedded {len(texts)} paragraphs")
         return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
@@ -144,7 +195,7 @@ class Engine:
     @classmethod
     def load(cls, store_dir: Path, corpus_dir: Path, fake: bool) -> Engine:
         """Open (building or refreshing if needed) the index with the real or the fake embedder."""
-        embedder = _fake_embedder() if fake else _real_embedder()
+        embedder = LockedEmbedder(_fake_embedder() if fake else _real_embedder())
         retriever = Retriever.load(store_dir, corpus_dir=corpus_dir, embedder=embedder, progress=False)
         return cls(retriever, store_dir, corpus_dir, fake)
 
@@ -164,7 +215,9 @@ class Engine:
             return None
         from rag.ground import GroundingConfig
 
-        return GroundingConfig(dense_floor=0.5, dense_ceil=0.9, min_retrieval_cosine=0.3, min_question_support=0.0)
+        return GroundingConfig(
+            dense_floor=0.5, dense_ceil=0.9, min_retrieval_cosine=0.3, min_question_support=0.0
+        )
 
     def answerer(self, llm: Any) -> Any:
         from rag.answer import Answerer
@@ -201,7 +254,9 @@ class Engine:
             if not path.is_file():
                 raise CorpusChangeError(f"{source} is no longer in the corpus folder.")
             if len(self.sources()) <= 1:
-                raise CorpusChangeError("The last document cannot be removed: the assistant needs something to read.")
+                raise CorpusChangeError(
+                    "The last document cannot be removed: the assistant needs something to read."
+                )
             data = path.read_bytes()
             path.unlink()
             try:

@@ -13,13 +13,39 @@ from typing import Any
 
 from rag.types import Answer, Chunk, Citation, Passage
 
-LANGUAGES = {"en": "English", "pl": "Polish", "ro": "Romanian", "de": "German", "fr": "French",
-             "ru": "Russian", "uk": "Ukrainian", "es": "Spanish", "it": "Italian"}
+LANGUAGES = {
+    "en": "English",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "de": "German",
+    "fr": "French",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "es": "Spanish",
+    "it": "Italian",
+}
 
 # One pass over the raw text: HTML specials and the characters Markdown would act on.
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "*": "&#42;", "_": "&#95;",
-             "`": "&#96;", "$": "&#36;", "[": "&#91;", "]": "&#93;", "~": "&#126;", "#": "&#35;", "|": "&#124;",
-             "\\": "&#92;", "{": "&#123;", "}": "&#125;", ":": "&#58;"}
+_ENTITIES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "`": "&#96;",
+    "$": "&#36;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "~": "&#126;",
+    "#": "&#35;",
+    "|": "&#124;",
+    "\\": "&#92;",
+    "{": "&#123;",
+    "}": "&#125;",
+    ":": "&#58;",
+}
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 _MARKER = re.compile(r"&#91;(\d+)&#93;")
 
@@ -34,7 +60,8 @@ CSS = """
             margin: .45rem 0; background: rgba(128,128,128,.04); }
 .src-head { font-size: .82rem; color: #555; margin-bottom: .15rem; display: flex; flex-wrap: wrap;
             gap: .15rem .5rem; align-items: center; }
-.src-head .file { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-weight: 600; color: #111; }
+.src-head .file { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-weight: 600;
+                  color: #111; }
 .src-head .meta { color: #666; }
 .src-title { font-size: .8rem; color: #777; font-style: italic; margin-bottom: .3rem; }
 .src-line { display: flex; gap: .6rem; font-size: .9rem; line-height: 1.45; margin: .1rem 0; }
@@ -64,8 +91,9 @@ def line_range(start: int, end: int) -> str:
 
 def with_badges(escaped: str) -> str:
     """[n] markers (already escaped) become small badges that still read as "[n]" when copied."""
-    return _MARKER.sub(lambda m: f'<span class="cite" title="source {m.group(1)}">&#91;{m.group(1)}&#93;</span>',
-                       escaped)
+    return _MARKER.sub(
+        lambda m: f'<span class="cite" title="source {m.group(1)}">&#91;{m.group(1)}&#93;</span>', escaped
+    )
 
 
 def answer_html(text: str) -> str:
@@ -94,21 +122,30 @@ def lines_html(items: Iterable[tuple[int, str]], cited: set[int]) -> str:
         body = escape(text)
         if number in cited:
             body = f"<mark>{body}</mark>"
-        rows.append(f'<div class="src-line"><span class="ln">{number}</span><span class="tx">{body}</span></div>')
+        rows.append(
+            f'<div class="src-line"><span class="ln">{number}</span><span class="tx">{body}</span></div>'
+        )
     return "".join(rows)
 
 
-def find_paragraph(citation: Citation, passages: Sequence[Passage], chunks: Sequence[Chunk] = ()) -> Chunk | None:
+def find_paragraph(
+    citation: Citation, passages: Sequence[Passage], chunks: Sequence[Chunk] = ()
+) -> Chunk | None:
     """The retrieved (else indexed) chunk holding the cited lines, to show them in their paragraph."""
     candidates = [p.chunk for p in passages] + list(chunks)
     for chunk in candidates:
-        if (chunk.source == citation.source and chunk.start_line <= citation.start_line
-                and chunk.end_line >= citation.end_line):
+        if (
+            chunk.source == citation.source
+            and chunk.start_line <= citation.start_line
+            and chunk.end_line >= citation.end_line
+        ):
             return chunk
     return None
 
 
-def source_meta(source: str, documents: dict[str, Any], fallback: Chunk | None = None) -> tuple[str, str, str]:
+def source_meta(
+    source: str, documents: dict[str, Any], fallback: Chunk | None = None
+) -> tuple[str, str, str]:
     """(date, language name, title) of a document, from the index manifest."""
     meta = documents.get(source, {})
     date = meta.get("date") or (fallback.date if fallback else "")
@@ -123,10 +160,13 @@ def citation_html(number: int, citation: Citation, paragraph: Chunk | None, docu
     if paragraph is not None:
         body = lines_html(paragraph.line_items(), cited)
     else:  # the quote is all we have; it is the exact text of the cited lines
-        body = lines_html(zip(range(citation.start_line, citation.end_line + 1), citation.quote.split("\n")), cited)
-    head = (f'<span class="cite">&#91;{number}&#93;</span><span class="file">{escape(citation.source)}</span>'
-            f'<span class="meta">{escape(line_range(citation.start_line, citation.end_line))} · {escape(date)} · '
-            f'{escape(lang)}</span>')
+        numbers = range(citation.start_line, citation.end_line + 1)
+        body = lines_html(zip(numbers, citation.quote.split("\n"), strict=False), cited)
+    head = (
+        f'<span class="cite">&#91;{number}&#93;</span><span class="file">{escape(citation.source)}</span>'
+        f'<span class="meta">{escape(line_range(citation.start_line, citation.end_line))} · {escape(date)} · '
+        f"{escape(lang)}</span>"
+    )
     title_html = f'<div class="src-title">{escape(title)}</div>' if title else ""
     return f'<div class="src-card"><div class="src-head">{head}</div>{title_html}{body}</div>'
 
@@ -144,13 +184,19 @@ def passage_html(rank: int, passage: Passage, documents: dict[str, Any], cited: 
     if passage.keyword_score is not None:
         scores.append(f"keyword {passage.keyword_score:.2f}")
     ranks = ", ".join(f"{name} #{r}" for name, r in sorted(passage.ranks.items()))
-    head = (f'<span class="meta">#{rank}</span><span class="file">{escape(passage.source)}</span>'
-            f'<span class="meta">{escape(line_range(passage.start_line, passage.end_line))} · {escape(date)} · '
-            f'{escape(lang)}</span>')
-    score_html = f'<div class="src-score">{escape(" · ".join(scores))}{escape(" · ranks " + ranks) if ranks else ""}</div>'
+    head = (
+        f'<span class="meta">#{rank}</span><span class="file">{escape(passage.source)}</span>'
+        f'<span class="meta">{escape(line_range(passage.start_line, passage.end_line))} · {escape(date)} · '
+        f"{escape(lang)}</span>"
+    )
+    if ranks:
+        scores.append(f"ranks {ranks}")
+    score_html = f'<div class="src-score">{escape(" · ".join(scores))}</div>'
     marks = {n for s, n in cited if s == passage.source}
-    return (f'<div class="src-card"><div class="src-head">{head}</div>{score_html}'
-            f'{lines_html(passage.chunk.line_items(), marks)}</div>')
+    return (
+        f'<div class="src-card"><div class="src-head">{head}</div>{score_html}'
+        f"{lines_html(passage.chunk.line_items(), marks)}</div>"
+    )
 
 
 def timings_text(answer: Answer, model: str) -> str:

@@ -7,7 +7,6 @@ models for tests; RAG_STORE / RAG_CORPUS relocate the index and the corpus folde
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,6 @@ import streamlit as st  # noqa: E402
 from app import render  # noqa: E402
 from app.chat import Incoming, Turn, build_filters, history, prepare_question  # noqa: E402
 from app.engine import (  # noqa: E402
-    MODEL_LOCK,
     CorpusChangeError,
     Engine,
     data_dirs,
@@ -31,6 +29,7 @@ from app.engine import (  # noqa: E402
     is_ready,
     load_llm,
     mark_ready,
+    model_turn,
 )
 from app.uploads import check_uploads  # noqa: E402
 from rag.types import Answer  # noqa: E402
@@ -45,8 +44,16 @@ EXAMPLES = [
     "Co Ławrow powiedział o rozmowach z Zachodem?",
     "Când vrea Rusia să înceapă discuțiile cu SUA și NATO?",
 ]
-DEFAULTS: dict[str, Any] = {"k": 5, "retrieval_mode": "hybrid", "answer_mode": "llm", "model_size": "default",
-                            "filter_langs": [], "filter_docs": [], "date_from": None, "date_to": None}
+DEFAULTS: dict[str, Any] = {
+    "k": 5,
+    "retrieval_mode": "hybrid",
+    "answer_mode": "llm",
+    "model_size": "default",
+    "filter_langs": [],
+    "filter_docs": [],
+    "date_from": None,
+    "date_to": None,
+}
 
 
 # --------------------------------------------------------------------------- shared resources
@@ -75,8 +82,10 @@ def prepare_engine() -> Engine:
     slot = st.empty()
     try:
         with slot.status("Preparing the search index (first start only)…", expanded=True) as status:
-            status.write("Loading the embedding model and opening the index — a new or changed corpus is "
-                         "indexed now, which can take a minute.")
+            status.write(
+                "Loading the embedding model and opening the index — a new or changed corpus is "
+                "indexed now, which can take a minute."
+            )
             engine = cached_engine(*key)
             status.update(label="Search index ready", state="complete")
     except Exception as exc:  # a missing corpus folder, an unreadable index, a model that fails to load
@@ -94,14 +103,17 @@ def prepare_llm(size: str) -> Any | None:
         return cached_llm(size, fake)
     slot = st.empty()
     try:
-        with slot.status(f"Loading the language model — {MODEL_LABELS[size]} (first start only)…",
-                         expanded=False) as status:
+        with slot.status(
+            f"Loading the language model — {MODEL_LABELS[size]} (first start only)…", expanded=False
+        ) as status:
             llm = cached_llm(size, fake)
             status.update(label="Language model ready", state="complete")
     except Exception as exc:  # rag.llm.ModelError, llama.cpp load errors
         log.exception("language model failed to load")
-        slot.warning(f"The language model could not be loaded, so answers quote the sources instead. {exc}",
-                     icon=":material/warning:")
+        slot.warning(
+            f"The language model could not be loaded, so answers quote the sources instead. {exc}",
+            icon=":material/warning:",
+        )
         return None
     slot.empty()
     return llm
@@ -143,20 +155,41 @@ def sidebar_summary(engine: Engine) -> None:
     st.caption(f"{len(summary.documents)} documents in {langs}. Dates: {dates}{undated}.")
     with st.expander("Documents"):
         for doc in summary.documents:
-            st.markdown(f"**{render.escape(doc.source)}**  \n{render.escape(render.language_name(doc.lang))} · "
-                        f"{render.escape(doc.date or 'undated')} · {doc.lines} lines  \n"
-                        f"<small>{render.escape(doc.title)}</small>", unsafe_allow_html=True)
+            st.markdown(
+                f"**{render.escape(doc.source)}**  \n{render.escape(render.language_name(doc.lang))} · "
+                f"{render.escape(doc.date or 'undated')} · {doc.lines} lines  \n"
+                f"<small>{render.escape(doc.title)}</small>",
+                unsafe_allow_html=True,
+            )
 
 
 def sidebar_settings() -> None:
     st.subheader("Settings")
-    st.slider("Passages to retrieve", 1, 10, key="k", help="How many passages the search hands to the answer step.")
-    st.radio("Search", list(RETRIEVAL_MODES), key="retrieval_mode", horizontal=True, format_func=RETRIEVAL_MODES.get,
-             help="Hybrid fuses meaning-based (dense) and word-based (keyword) search.")
-    st.radio("Answer with", list(ANSWER_MODES), key="answer_mode", format_func=ANSWER_MODES.get,
-             help="Quotes only: the best source lines, instantly, without the language model.")
-    st.selectbox("Model size", list(MODEL_LABELS), key="model_size", format_func=MODEL_LABELS.get,
-                 disabled=st.session_state.answer_mode != "llm")
+    st.slider(
+        "Passages to retrieve", 1, 10, key="k", help="How many passages the search hands to the answer step."
+    )
+    st.radio(
+        "Search",
+        list(RETRIEVAL_MODES),
+        key="retrieval_mode",
+        horizontal=True,
+        format_func=RETRIEVAL_MODES.get,
+        help="Hybrid fuses meaning-based (dense) and word-based (keyword) search.",
+    )
+    st.radio(
+        "Answer with",
+        list(ANSWER_MODES),
+        key="answer_mode",
+        format_func=ANSWER_MODES.get,
+        help="Quotes only: the best source lines, instantly, without the language model.",
+    )
+    st.selectbox(
+        "Model size",
+        list(MODEL_LABELS),
+        key="model_size",
+        format_func=MODEL_LABELS.get,
+        disabled=st.session_state.answer_mode != "llm",
+    )
 
 
 def sidebar_filters(engine: Engine) -> None:
@@ -165,21 +198,41 @@ def sidebar_filters(engine: Engine) -> None:
     docs = {d.source: d for d in summary.documents}
     # Choices that no longer exist (a removed document) would make the widgets fail.
     st.session_state.filter_docs = [s for s in st.session_state.filter_docs if s in docs]
-    st.session_state.filter_langs = [lang for lang in st.session_state.filter_langs if lang in summary.languages]
+    st.session_state.filter_langs = [
+        lang for lang in st.session_state.filter_langs if lang in summary.languages
+    ]
     for key in ("date_from", "date_to"):
         if st.session_state[key] not in summary.months:
             st.session_state[key] = None
-    active = bool(st.session_state.filter_docs or st.session_state.filter_langs or st.session_state.date_from
-                  or st.session_state.date_to)
+    active = bool(
+        st.session_state.filter_docs
+        or st.session_state.filter_langs
+        or st.session_state.date_from
+        or st.session_state.date_to
+    )
     with st.expander("Filters" + (" (active)" if active else ""), expanded=active):
-        st.multiselect("Language", list(summary.languages), key="filter_langs", format_func=render.language_name,
-                       placeholder="All languages")
-        st.multiselect("Documents", sources, key="filter_docs", placeholder="All documents",
-                       format_func=lambda s: f"{s} ({docs[s].lang}, {docs[s].date or 'undated'})")
+        st.multiselect(
+            "Language",
+            list(summary.languages),
+            key="filter_langs",
+            format_func=render.language_name,
+            placeholder="All languages",
+        )
+        st.multiselect(
+            "Documents",
+            sources,
+            key="filter_docs",
+            placeholder="All documents",
+            format_func=lambda s: f"{s} ({docs[s].lang}, {docs[s].date or 'undated'})",
+        )
         months: list[str | None] = [None, *summary.months]
         cols = st.columns(2)
-        cols[0].selectbox("From", months, key="date_from", format_func=lambda m: m or "Any date", placeholder="Any date")
-        cols[1].selectbox("To", months, key="date_to", format_func=lambda m: m or "Any date", placeholder="Any date")
+        cols[0].selectbox(
+            "From", months, key="date_from", format_func=lambda m: m or "Any date", placeholder="Any date"
+        )
+        cols[1].selectbox(
+            "To", months, key="date_to", format_func=lambda m: m or "Any date", placeholder="Any date"
+        )
         if st.session_state.date_from or st.session_state.date_to:
             st.caption("A date filter leaves out undated documents.")
 
@@ -197,8 +250,13 @@ def handle_upload(engine: Engine, files: list[Any], replace: bool) -> None:
         try:
             report = engine.add_documents(accepted, _progress_bar())
             notes += [("success", c.message) for c in accepted]
-            notes.append(("info", f"Index updated: {report.embedded} new passages embedded, "
-                                  f"{report.reused} reused, {report.seconds:.1f} s."))
+            notes.append(
+                (
+                    "info",
+                    f"Index updated: {report.embedded} new passages embedded, "
+                    f"{report.reused} reused, {report.seconds:.1f} s.",
+                )
+            )
         except CorpusChangeError as exc:
             notes.append(("error", str(exc)))
     st.session_state.corpus_notes = notes
@@ -223,8 +281,12 @@ def sidebar_manage(engine: Engine) -> None:
             getattr(st, kind)(message)
         st.session_state.corpus_notes = []
         with st.form(f"upload-{st.session_state.uploader_round}", clear_on_submit=True, border=False):
-            files = st.file_uploader("Add .txt or .md files (UTF-8)", type=["txt", "md"], accept_multiple_files=True,
-                                     max_upload_size=5)
+            files = st.file_uploader(
+                "Add .txt or .md files (UTF-8)",
+                type=["txt", "md"],
+                accept_multiple_files=True,
+                max_upload_size=5,
+            )
             replace = st.checkbox("Replace files with the same name")
             add = st.form_submit_button("Add to corpus", icon=":material/upload_file:")
         if add:
@@ -234,7 +296,9 @@ def sidebar_manage(engine: Engine) -> None:
                 st.warning("Choose one or more files first.")
         st.divider()
         with st.form("remove", clear_on_submit=True, border=False):
-            source = st.selectbox("Remove a document", engine.sources(), index=None, placeholder="Choose a document")
+            source = st.selectbox(
+                "Remove a document", engine.sources(), index=None, placeholder="Choose a document"
+            )
             confirm = st.checkbox("Delete the file from the corpus folder")
             remove = st.form_submit_button("Remove", icon=":material/delete:")
         if remove:
@@ -246,7 +310,9 @@ def sidebar_manage(engine: Engine) -> None:
 
 def sidebar(engine: Engine) -> None:
     with st.sidebar:
-        st.button("New chat", on_click=new_chat, type="primary", icon=":material/add_comment:", width="stretch")
+        st.button(
+            "New chat", on_click=new_chat, type="primary", icon=":material/add_comment:", width="stretch"
+        )
         sidebar_summary(engine)
         sidebar_settings()
         sidebar_filters(engine)
@@ -268,8 +334,10 @@ def show_user(turn: Turn) -> None:
 def show_passages(answer: Answer, documents: dict[str, Any], label: str, expanded: bool = False) -> None:
     cited = render.cited_lines(answer.citations)
     with st.expander(label, expanded=expanded):
-        st.markdown("".join(render.passage_html(i, p, documents, cited) for i, p in enumerate(answer.passages, 1)),
-                    unsafe_allow_html=True)
+        st.markdown(
+            "".join(render.passage_html(i, p, documents, cited) for i, p in enumerate(answer.passages, 1)),
+            unsafe_allow_html=True,
+        )
 
 
 def show_answer(turn: Turn, engine: Engine) -> None:
@@ -280,17 +348,27 @@ def show_answer(turn: Turn, engine: Engine) -> None:
     if answer.refused:
         st.info(answer.answer, icon=":material/search_off:")
         if answer.passages:
-            show_passages(answer, documents, f"Closest passages ({len(answer.passages)}) — read them yourself")
+            show_passages(
+                answer, documents, f"Closest passages ({len(answer.passages)}) — read them yourself"
+            )
         else:
             st.caption("No passage matched the current filters.")
     else:
         st.markdown(render.answer_html(answer.answer), unsafe_allow_html=True)
-        cards = [render.citation_html(n, c, render.find_paragraph(c, answer.passages, engine.retriever.chunks),
-                                      documents) for n, c in enumerate(answer.citations, 1)]
+        cards = [
+            render.citation_html(
+                n, c, render.find_paragraph(c, answer.passages, engine.retriever.chunks), documents
+            )
+            for n, c in enumerate(answer.citations, 1)
+        ]
         st.markdown('<div class="rag-sources-title">Sources</div>' + "".join(cards), unsafe_allow_html=True)
         show_passages(answer, documents, f"All retrieved passages ({len(answer.passages)}) with scores")
     dropped = sum(1 for s in answer.sentences if not s.get("supported", True))
-    note = f" · {dropped} unsupported sentence(s) of the draft left out" if dropped and not answer.refused else ""
+    note = (
+        f" · {dropped} unsupported sentence(s) of the draft left out"
+        if dropped and not answer.refused
+        else ""
+    )
     st.caption(render.timings_text(answer, turn.model) + note)
 
 
@@ -306,29 +384,17 @@ def show_turn(turn: Turn, engine: Engine) -> None:
 # --------------------------------------------------------------------------- answering
 
 
-@contextlib.contextmanager
-def model_turn(needed: bool, waiting: Any) -> Iterator[None]:
-    """Hold the model lock while a model is in use; say so if another session has it."""
-    if not needed:
-        yield
-        return
-    if not MODEL_LOCK.acquire(blocking=False):
-        waiting.caption(":material/hourglass_top: Another conversation is using the model — your question is next…")
-        MODEL_LOCK.acquire()
-    try:
-        yield
-    finally:
-        MODEL_LOCK.release()
-
-
 def stream_answer(engine: Engine, llm: Any | None, turn: Turn, past: list[Turn]) -> Answer:
     """Stream the draft as it is written, then return the grounded answer that replaces it."""
     state = st.session_state
     mode = "llm" if state.answer_mode == "llm" and llm is not None else "extractive"
     filters = build_filters(state.filter_langs, state.filter_docs, state.date_from, state.date_to)
     waiting = st.empty()
-    waiting.caption(":material/search: Searching the articles…" if mode == "extractive" else
-                    ":material/search: Searching the articles and asking the model…")
+    waiting.caption(
+        ":material/search: Searching the articles…"
+        if mode == "extractive"
+        else ":material/search: Searching the articles and asking the model…"
+    )
     draft = st.empty()
     result: dict[str, Answer] = {}
 
@@ -340,10 +406,20 @@ def stream_answer(engine: Engine, llm: Any | None, turn: Turn, past: list[Turn])
                 waiting.empty()
                 yield render.escape(item)
 
-    with model_turn(llm is not None, waiting):
-        stream = engine.answerer(llm).ask_stream(turn.question, mode=mode, k=state.k,
-                                                 retrieval_mode=state.retrieval_mode, filters=filters,
-                                                 history=history(past) or None)
+    def queued() -> None:
+        waiting.caption(
+            ":material/hourglass_top: Another conversation is using the model — your question is next…"
+        )
+
+    with model_turn(llm is not None, queued):
+        stream = engine.answerer(llm).ask_stream(
+            turn.question,
+            mode=mode,
+            k=state.k,
+            retrieval_mode=state.retrieval_mode,
+            filters=filters,
+            history=history(past) or None,
+        )
         try:
             with draft.container():
                 st.write_stream(pieces(stream))
@@ -383,17 +459,23 @@ def handle_question(engine: Engine, llm: Any | None, incoming: Incoming) -> None
     st.session_state.turns.append(turn)
 
 
-def welcome() -> None:
-    st.markdown("Ask about the **five news articles** (December 2021, US–Russia talks) in English, Polish or "
-                "Romanian. Every answer cites the exact lines it rests on; if the articles don't say, "
-                "the assistant says so.")
+def welcome(documents: int) -> None:
+    st.markdown(
+        f"Ask about the **{documents} news articles** in the corpus, in English, Polish or Romanian. "
+        "Every answer cites the exact lines it rests on; when the articles don't say, the assistant "
+        "says so."
+    )
     st.caption("Try one of these:")
     for example in EXAMPLES:
-        st.button(example, on_click=ask_example, args=(example,), icon=":material/chat_bubble:", type="tertiary")
+        st.button(
+            example, on_click=ask_example, args=(example,), icon=":material/chat_bubble:", type="tertiary"
+        )
 
 
 def main() -> None:
-    st.set_page_config(page_title="News Q&A with citations", page_icon=":material/newspaper:", layout="centered")
+    st.set_page_config(
+        page_title="News Q&A with citations", page_icon=":material/newspaper:", layout="centered"
+    )
     # Users get messages, not tracebacks (those go to the server log) and no developer menu.
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "viewer")
@@ -410,7 +492,7 @@ def main() -> None:
     intro = st.empty()
     if not st.session_state.turns and incoming is None:
         with intro.container():
-            welcome()
+            welcome(len(engine.sources()))
     else:
         intro.empty()
     for turn in st.session_state.turns:

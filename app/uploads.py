@@ -64,20 +64,29 @@ def check_upload(name: str, data: bytes, corpus_dir: Path, replace: bool = False
         if existing.read_bytes() == data:
             return UploadCheck(target, data, False, f"{target} is already in the corpus (same content)")
         if not replace:
-            return UploadCheck(target, data, False, f"{target} already exists with different content; tick "
-                                                    "“Replace files with the same name” to overwrite it")
+            return UploadCheck(
+                target,
+                data,
+                False,
+                f"{target} already exists with different content; tick "
+                "“Replace files with the same name” to overwrite it",
+            )
         return UploadCheck(target, data, True, f"{target}: replaced", replaces=True)
     return UploadCheck(target, data, True, f"{target}: added")
 
 
-def check_uploads(files: Iterable[tuple[str, bytes]], corpus_dir: Path, replace: bool = False) -> list[UploadCheck]:
+def check_uploads(
+    files: Iterable[tuple[str, bytes]], corpus_dir: Path, replace: bool = False
+) -> list[UploadCheck]:
     """Check each file; a second upload with the same target name in one batch is refused."""
     seen: set[str] = set()
     out = []
     for name, data in files:
         check = check_upload(name, data, corpus_dir, replace)
         if check.ok and check.name in seen:
-            check = UploadCheck(check.name, data, False, f"{name}: another file in this upload has the same name")
+            check = UploadCheck(
+                check.name, data, False, f"{name}: another file in this upload has the same name"
+            )
         seen.add(check.name)
         out.append(check)
     return out

@@ -23,6 +23,7 @@ from rag.ground import (
     Evidence,
     GroundingConfig,
     QuestionEvidence,
+    Vocabulary,
     ground_answer,
     low_evidence,
     refusal_answer,
@@ -94,6 +95,15 @@ class Answerer:
         self.llm = llm
         self.config = config or GroundingConfig()
         self._chain: Runnable | None = None
+        self._vocabulary: Vocabulary | None = None
+
+    @property
+    def vocabulary(self) -> Vocabulary | None:
+        """Words of the whole indexed corpus, to spot names it never mentions (None if the retriever hides them)."""
+        chunks = getattr(self.retriever, "chunks", None)
+        if self._vocabulary is None and chunks:
+            self._vocabulary = Vocabulary.from_chunks(chunks)
+        return self._vocabulary
 
     @classmethod
     def load(cls, model: str | None = "default", store_dir: Path | None = None, corpus_dir: Path | None = None,
@@ -134,9 +144,11 @@ class Answerer:
         question = validate_question(question)
         language = answer_language(question)
         standalone = self._condense(question, history, language)
-        passages = self.retriever.search(standalone, k=k, mode=retrieval_mode, filters=filters)
-        timings = {"retrieve_s": time.perf_counter() - t0}
-        evidence = Evidence(passages, self.retriever.embedder, self.config)
+        t_search = time.perf_counter()
+        passages = self.retriever.search(standalone, k=max(k, self.config.evidence_k), mode=retrieval_mode,
+                                         filters=filters)
+        timings = {"retrieve_s": time.perf_counter() - t_search}
+        evidence = Evidence(passages, self.retriever.embedder, self.config, self.vocabulary)
         qe = score_question(standalone, evidence, language)
         if mode == "llm" and self.llm is None:
             log.warning("no language model loaded: answering extractively")

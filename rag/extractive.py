@@ -53,7 +53,10 @@ def extractive_answer(question: str, language: str, evidence: Evidence, qe: Ques
                       timings: dict[str, float] | None = None) -> Answer:
     """Lead-in plus the best lines as quotes, each cited to its exact line; a refusal on weak evidence."""
     qe = qe if qe is not None else score_question(question, evidence, language)
-    picked = [] if low_evidence(qe, evidence.config) else pick_lines(qe, evidence)
+    # Without a model nothing checks the answer, so a question about someone the corpus never
+    # mentions ("What did Macron say?") is refused rather than answered with the nearest lines.
+    weak = low_evidence(qe, evidence.config) or qe.unknown >= evidence.config.max_unknown_share
+    picked = [] if weak else pick_lines(qe, evidence)
     if not picked:
         return refusal_answer(question, language, evidence.passages, timings)
     citations: list[Citation] = []

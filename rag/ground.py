@@ -40,21 +40,28 @@ class GroundingConfig:
     dense_floor: float = 0.76  # cosine that counts as "unrelated" (rescaled to 0)
     dense_ceil: float = 0.86  # cosine that counts as "says the same thing" (rescaled to 1)
     w_dense: float = 0.55  # weight of embedding similarity
+    w_contrast: float = 1.0  # share of it that is relative: how far a line stands out from the other lines
+    contrast_span: float = 0.05  # cosine above the evidence's median that counts as fully standing out
+    min_contrast_lines: int = 4  # with fewer lines the median means nothing: absolute cosine only
+    min_key_weight: float = 1.0  # below this total, a claim's details (just "Putin") say nothing
     w_keys: float = 0.35  # weight of names/numbers/dates overlap
     w_hint: float = 0.10  # weight of the model's own [n] citation: a prior, never decisive
-    w_question_keys: float = 0.25  # details in a question often only set the scene ("on 30 December")
+    w_question_keys: float = 0.15  # details in a question often only set the scene ("on 30 December")
     min_support: float = 0.45  # a sentence is supported when its cited lines score at least this
     cite_margin: float = 0.08  # also cite other lines within this much of the best line
     min_key_gain: float = 0.2  # ...or lines that supply a missing name/number/date
     max_citations: int = 3  # per sentence
     number_penalty: float = 0.6  # share of the score lost when a sentence's digits are in none of its lines
-    name_penalty: float = 1.5  # names (Macron, Zelensky) none of its lines mention, as a share of all its keys
+    name_penalty: float = 1.0  # names none of its lines mention, as a share of all its keys
+    unknown_name_penalty: float = 0.45  # names the whole corpus never mentions (Macron, Zelensky), share of names
     min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
     long_line_chars: int = 260  # longer lines are also embedded sentence by sentence
     short_words: int = 8  # sentences shorter than this are also embedded together with the question
-    min_retrieval_cosine: float = 0.80  # best question/line cosine below this: refuse without generating
-    min_question_support: float = 0.35  # best question/line score below this: refuse without generating
-    context_chars: int = 1200  # source text sent to the model
+    min_retrieval_cosine: float = 0.775  # best question/line cosine below this: refuse without generating
+    min_question_support: float = 0.15  # best question/line score below this: refuse without generating
+    max_unknown_share: float = 0.5  # extractive mode refuses questions mostly about names the corpus lacks
+    evidence_k: int = 8  # passages retrieved as evidence even when fewer are asked for (recall 57/71 at 5, 64/71 at 8)
+    context_chars: int = 1200  # source text sent to the model, however many passages were retrieved
     context_margin: float = 0.25  # lines this far below the best question score are not sent
     context_line_chars: int = 480  # a long line is cut to its best sentences for the prompt
     extract_max_lines: int = 3  # lines quoted by the extractive mode
@@ -234,7 +241,7 @@ _ENTITY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("bruxel", "brussels"), ("moskw", "moscow"), ("moscow", "moscow"), ("moscov", "moscow"),
     ("bialorus", "belarus"), ("belarus", "belarus"), ("europ", "europe"), ("donbas", "donbas"),
     ("polsk", "poland"), ("polish", "poland"), ("poland", "poland"), ("polon", "poland"),
-    ("romania", "romania"), ("rumun", "romania"), ("rumuni", "romania"),
+    ("romani", "romania"), ("rumun", "romania"), ("western", "west"), ("zachod", "west"), ("occident", "west"),
 )
 _ENTITY_WORDS = {"rus": "russia", "rusa": "russia", "ruse": "russia", "rusesc": "russia", "ruseasca": "russia"}
 _ACRONYMS = {"us": "us", "usa": "us", "sua": "us", "u.s": "us", "nato": "nato", "otan": "nato", "eu": "eu",
@@ -243,9 +250,13 @@ _ENTITY_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:united states|stany zjednoczone|stanow zjednoczonych|stanach zjednoczonych|"
                 r"statele unite|statelor unite)\b"), "us"),
     (re.compile(r"\b(?:white house|bial\w* dom\w*|casa alba|casei albe)\b"), "whitehouse"),
+    (re.compile(r"\b(?:european union|uni\w* europejsk\w*|uniunea europeana|uniunii europene)\b"), "eu"),
+    (re.compile(r"\b(?:north atlantic (?:alliance|treaty organi[sz]ation)|aliant\w* nord-atlantic\w*|"
+                r"sojusz\w* polnocnoatlantyck\w*)\b"), "nato"),
 )
 _PHRASE_WORDS = frozenset("united states stany zjednoczone stanow zjednoczonych stanach statele unite statelor "
-                          "white house casa alba casei albe".split())
+                          "white house casa alba casei albe north atlantic alliance alianta nord atlantica "
+                          "sojusz polnocnoatlantycki european union unia europejska uniunea europeana".split())
 _NOT_NAMES = frozenset(
     """the a an in on at of for and but or he she it they we i you this that these those there his her their
     its according however also both after before during while when what who whom whose which why how where
@@ -352,8 +363,8 @@ def _word_keys(text: str, evidence: bool, known_names: frozenset[str] = frozense
             continue
         if folded in _MONTH_WORDS or folded in _WEEKDAY_WORDS or folded in _DATE_MONTH_WORDS:
             continue
-        if len(folded) <= 3 and not word.isupper():
-            continue
+        if len(folded) <= 2 or (len(folded) == 3 and not word.isupper()):
+            continue  # "TV", "Mr", "Dl": too short to tell a name from an abbreviation
         name = _translit(word)
         keys.append(Key("name", name, optional=(i == 0 and not evidence and name not in known_names)))
     return keys
@@ -396,6 +407,34 @@ def line_keys(text: str, lang: str = "", date: str = "") -> LineKeys:
     if re.match(r"\d{4}-\d{2}", date or ""):
         exact |= {f"num:{int(date[:4])}", f"month:{int(date[5:7])}"}
     return LineKeys(frozenset(exact), tuple(k.value for k in keys if k.kind == "name"))
+
+
+class Vocabulary:
+    """Every word the corpus uses, transliterated: a name found nowhere in it is very likely made up.
+
+    Lowercase words count too: Polish writes "porozumień mińskich" where English says "Minsk".
+    """
+
+    def __init__(self, texts: Iterable[str]):
+        texts = list(texts)
+        self.names = sorted({_translit(w) for t in texts for w in re.findall(r"[^\W\d_]{3,}", t)})
+        self.entities = frozenset(k.value for t in texts for k in extract_keys(t, evidence=True) if k.kind == "entity")
+        self._by_start: dict[str, list[str]] = {}
+        for n in self.names:
+            self._by_start.setdefault(n[:4], []).append(n)
+
+    def __contains__(self, name: str) -> bool:
+        return any(names_match(name, n) for n in self._by_start.get(name[:4], ()))
+
+    def knows(self, key: Key) -> bool:
+        """Whether the corpus mentions this name or entity anywhere (other kinds are not checked)."""
+        if key.kind == "entity":
+            return key.value in self.entities
+        return key.kind != "name" or key.value in self
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[Any]) -> Vocabulary:
+        return cls(c.text for c in chunks)
 
 
 # --------------------------------------------------------------------------- evidence lines
@@ -457,16 +496,37 @@ def _segments(text: str, long_chars: int) -> list[str]:
     return [text] + [p for p in parts if len(p) >= 20 and p != text]
 
 
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules)\b|\bsystem prompt\b|"
+    r"\byou are now\b|\b(?:reply|respond|answer) only with\b|"
+    r"\b(?:zignoruj|pomiń|zapomnij)\b.{0,40}\b(?:instrukcj\w*|polece\w*|zasad\w*)|"
+    r"\b(?:ignoră|ignorați|uită)\b.{0,40}\b(?:instrucțiun\w*|regul\w*)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """A source line that addresses the assistant ("ignore previous instructions…").
+
+    It stays quotable data, but a model answer is never grounded in it: if the model obeyed it,
+    the obedient text must not come out looking sourced.
+    """
+    return bool(_INSTRUCTION.search(text))
+
+
 class Evidence:
     """The retrieved lines with their vectors and keys, computed once per answer and reused."""
 
-    def __init__(self, passages: Sequence[Passage], embedder: Embedder, config: GroundingConfig | None = None):
+    def __init__(self, passages: Sequence[Passage], embedder: Embedder, config: GroundingConfig | None = None,
+                 vocabulary: Vocabulary | None = None):
         self.config = config or GroundingConfig()
+        self.vocabulary = vocabulary
         self.passages = list(passages)
         self.embedder = embedder
         self.lines = collect_lines(self.passages)
         self.keys = [line_keys(ln.text, ln.lang, ln.date) for ln in self.lines]
         self.citable = np.array([len(ln.text.strip()) >= self.config.min_line_chars for ln in self.lines], bool)
+        self.supports = self.citable & ~np.array([looks_like_instruction(ln.text) for ln in self.lines], bool)
         self.segments = [_segments(ln.text, self.config.long_line_chars) for ln in self.lines]
         self._owner = np.array([i for i, segs in enumerate(self.segments) for _ in segs], dtype=np.int64)
         self._flat = [s for segs in self.segments for s in segs]
@@ -510,10 +570,18 @@ class Evidence:
         body = " … ".join(self._flat[i] for i in keep)
         return ("" if keep[0] == ids[0] else "… ") + body + ("" if keep[-1] == ids[-1] else " …")
 
-    def dense(self, cos: np.ndarray) -> np.ndarray:
-        """Cosines rescaled to 0..1 between the configured floor and ceiling."""
+    def dense(self, cos: np.ndarray, contrast: bool = True) -> np.ndarray:
+        """Cosines as 0..1 evidence: partly absolute (floor..ceiling), partly relative to the other lines.
+
+        E5-small rates any sentence naming Biden and Putin ~0.84 against any line naming them, true
+        or not; a sentence that really restates one line stands out from the rest by a few hundredths.
+        """
         c = self.config
-        return np.clip((cos - c.dense_floor) / max(c.dense_ceil - c.dense_floor, 1e-6), 0.0, 1.0)
+        absolute = np.clip((cos - c.dense_floor) / max(c.dense_ceil - c.dense_floor, 1e-6), 0.0, 1.0)
+        if not contrast or len(cos) < c.min_contrast_lines:
+            return absolute
+        relative = np.clip((cos - float(np.median(cos))) / c.contrast_span, 0.0, 1.0)
+        return (1.0 - c.w_contrast) * absolute + c.w_contrast * relative
 
     def key_weights(self, keys: Sequence[Key]) -> list[float]:
         """Rarer details weigh more: a date found in one line says more than "Biden" found in all."""
@@ -527,6 +595,8 @@ class Evidence:
     def coverage(self, keys: Sequence[Key], weights: Sequence[float], line_ids: Iterable[int]) -> float | None:
         """Weighted share of the keys found in the given lines (None when there is nothing to check)."""
         ids = list(line_ids)
+        if sum(w for k, w in zip(keys, weights) if not k.optional) < self.config.min_key_weight:
+            return None
         found = total = 0.0
         for key, w in zip(keys, weights):
             hit = any(self.keys[j].has(key) for j in ids)
@@ -548,6 +618,14 @@ class Evidence:
         if not total:
             return 0.0
         return sum(w for k, w in required if k.kind in kinds and not any(self.keys[j].has(k) for j in ids)) / total
+
+    def unknown_names(self, keys: Sequence[Key], weights: Sequence[float]) -> float:
+        """Weighted share of the claim's names and entities the corpus never mentions (0 without a vocabulary)."""
+        names = [(k, w) for k, w in zip(keys, weights) if k.kind in ("name", "entity") and not k.optional]
+        total = sum(w for _, w in names)
+        if self.vocabulary is None or not total:
+            return 0.0
+        return sum(w for k, w in names if not self.vocabulary.knows(k)) / total
 
     def source_lines(self, j: int) -> list[int]:
         """Indices of the retrieved lines from the same file as line j (its article context)."""
@@ -585,7 +663,7 @@ def _line_scores(evidence: Evidence, dense: np.ndarray, keys: list[Key], weights
         cov = evidence.coverage(keys, weights, [j])
         cov = float(dense[j]) if cov is None else cov
         scores[j] = c.w_dense * dense[j] + c.w_keys * cov + c.w_hint * hint[j]
-    return np.where(evidence.citable, scores, -1.0)
+    return np.where(evidence.supports, scores, -1.0)
 
 
 def _combined_score(evidence: Evidence, chosen: list[int], dense: np.ndarray, keys: list[Key],
@@ -597,7 +675,8 @@ def _combined_score(evidence: Evidence, chosen: list[int], dense: np.ndarray, ke
     cov = best_dense if cov is None else cov
     score = c.w_dense * best_dense + c.w_keys * cov + c.w_hint * float(max(hint[j] for j in chosen))
     penalty = (c.number_penalty * evidence.missing(keys, weights, chosen, _DIGIT_KINDS)
-               + c.name_penalty * evidence.missing(keys, weights, chosen, ("name",), of_all=True))
+               + c.name_penalty * evidence.missing(keys, weights, chosen, ("name",), of_all=True)
+               + c.unknown_name_penalty * evidence.unknown_names(keys, weights))
     return score * max(0.0, 1.0 - penalty)
 
 
@@ -664,6 +743,7 @@ class QuestionEvidence:
     cosine: np.ndarray  # raw question/line cosine per line
     seg_cosine: np.ndarray  # raw question/segment cosines, for cutting long lines to their best part
     top_cosine: float  # best of the line cosines and the retriever's own dense scores
+    unknown: float = 0.0  # share of the question's names/entities the corpus never mentions
 
     def best(self) -> float:
         return float(self.scores.max()) if self.scores.size else -1.0
@@ -683,18 +763,19 @@ def score_question(question: str, evidence: Evidence, lang: str = "") -> Questio
         return QuestionEvidence(empty, empty, empty, _retriever_top(evidence.passages))
     seg_cos = evidence.segment_cosine([question])
     cos = evidence.line_cosine(seg_cos)[0]
-    dense = evidence.dense(cos)
+    dense = evidence.dense(cos, contrast=False)
     keys = extract_keys(question, lang)
     weights = evidence.key_weights(keys)
+    unknown = evidence.unknown_names(keys, weights)
     scores = np.zeros(len(evidence), dtype=np.float32)
     for j in range(len(evidence)):
         own = evidence.coverage(keys, weights, [j])
         ctx = evidence.coverage(keys, weights, evidence.source_lines(j))
         cov = float(dense[j]) if own is None else 0.5 * own + 0.5 * (ctx or 0.0)
-        scores[j] = c.w_dense * dense[j] + c.w_question_keys * cov
+        scores[j] = (c.w_dense * dense[j] + c.w_question_keys * cov) * (1.0 - c.unknown_name_penalty * unknown)
     scores = np.where(evidence.citable, scores, -1.0)
     top = max(float(cos.max()), _retriever_top(evidence.passages))
-    return QuestionEvidence(scores, cos, seg_cos[0], top)
+    return QuestionEvidence(scores, cos, seg_cos[0], top, unknown)
 
 
 def _retriever_top(passages: Sequence[Passage]) -> float:

@@ -164,7 +164,7 @@ def test_sidebar_summarises_the_corpus(app: AppTest) -> None:
 
 
 def test_upload_adds_and_indexes_a_document(app: AppTest, corpus_copy: Path) -> None:
-    text = "Zebra talks\n\nThe zebra summit in Geneva ended with an agreement on striped crossings for everyone.\n"
+    text = "Zebra talks\n\nThe zebra summit in Geneva ended with an agreement on striped crossings.\n"
     app.sidebar.file_uploader[0].set_value(("zebra notes.md", text.encode(), "text/markdown"))
     submit(app, "Add to corpus")
     assert (corpus_copy / "zebra_notes.md").read_text("utf-8") == text
@@ -173,8 +173,12 @@ def test_upload_adds_and_indexes_a_document(app: AppTest, corpus_copy: Path) -> 
 
 
 def test_upload_rejects_binary_and_non_utf8(app: AppTest, corpus_copy: Path) -> None:
-    app.sidebar.file_uploader[0].set_value([("blob.txt", b"\x00\x01\x02binary", "text/plain"),
-                                            ("latin.txt", "Zażółć".encode("iso-8859-2"), "text/plain")])
+    app.sidebar.file_uploader[0].set_value(
+        [
+            ("blob.txt", b"\x00\x01\x02binary", "text/plain"),
+            ("latin.txt", "Zażółć".encode("iso-8859-2"), "text/plain"),
+        ]
+    )
     submit(app, "Add to corpus")
     errors = " ".join(e.value for e in app.sidebar.error)
     assert "binary" in errors and "not UTF-8" in errors
@@ -185,7 +189,9 @@ def test_upload_rejects_binary_and_non_utf8(app: AppTest, corpus_copy: Path) -> 
 def test_upload_does_not_overwrite_silently(app: AppTest, corpus_copy: Path) -> None:
     name = sorted(p.name for p in corpus_copy.iterdir())[0]
     before = (corpus_copy / name).read_bytes()
-    app.sidebar.file_uploader[0].set_value((name, b"Something else entirely, written over the article.", "text/plain"))
+    app.sidebar.file_uploader[0].set_value(
+        (name, b"Something else entirely, written over the article.", "text/plain")
+    )
     submit(app, "Add to corpus")
     assert "already exists" in " ".join(e.value for e in app.sidebar.error)
     assert (corpus_copy / name).read_bytes() == before
@@ -208,7 +214,9 @@ def test_prepare_question() -> None:
     assert prepare_question("  ") is None and prepare_question(None) is None
     assert prepare_question(" hi ").question == "hi"
     long = prepare_question("word " * 1000, limit=100)
-    assert long is not None and len(long.question) <= 100 and long.notice and "4,999 characters" in long.notice
+    assert (
+        long is not None and len(long.question) <= 100 and long.notice and "4,999 characters" in long.notice
+    )
 
 
 def test_history_and_filters() -> None:
@@ -219,7 +227,7 @@ def test_history_and_filters() -> None:
 
 
 def test_escape_keeps_text_literal() -> None:
-    raw = '<script>alert(1)</script> *not bold* $5 [1] a_b'
+    raw = "<script>alert(1)</script> *not bold* $5 [1] a_b"
     out = escape(raw)
     assert "<" not in out and "*" not in out and "$" not in out and "_" not in out
     assert "&lt;script&gt;" in out
@@ -229,7 +237,9 @@ def test_escape_keeps_text_literal() -> None:
 def test_citation_card_marks_only_cited_lines() -> None:
     html = lines_html([(4, "first"), (5, "second")], {5})
     assert "<mark>second</mark>" in html and "<mark>first" not in html
-    card = citation_html(2, Citation("a.txt", 3, 4, "x\ny"), None, {"a.txt": {"date": "2021-12", "lang": "pl"}})
+    card = citation_html(
+        2, Citation("a.txt", 3, 4, "x\ny"), None, {"a.txt": {"date": "2021-12", "lang": "pl"}}
+    )
     assert "lines 3–4" in card and "2021-12" in card and "Polish" in card
 
 
@@ -243,3 +253,54 @@ def test_upload_checks(tmp_path: Path) -> None:
     assert "same content" in check_upload("a.txt", b"old", tmp_path).message
     assert not check_upload("a.txt", b"new", tmp_path).ok
     assert check_upload("a.txt", b"new", tmp_path, replace=True).replaces
+
+
+def test_model_turn_waits_for_the_other_session() -> None:
+    import threading
+
+    from app.engine import model_turn
+
+    waited, entered = threading.Event(), threading.Event()
+
+    def second_session() -> None:
+        with model_turn(True, waited.set):
+            entered.set()
+
+    with model_turn(True, lambda: pytest.fail("nobody else holds the model")):
+        worker = threading.Thread(target=second_session)
+        worker.start()
+        assert waited.wait(2)  # told that it has to wait...
+        assert not entered.is_set()  # ...and really waiting
+    worker.join(2)
+    assert entered.is_set()
+    with model_turn(False, lambda: pytest.fail("quotes-only answers need no lock")):
+        pass
+
+
+def test_progress_embedder_reports_batches_and_keeps_fingerprint(fake_embedder) -> None:
+    from app.engine import LockedEmbedder, ProgressEmbedder
+
+    seen: list[float] = []
+    wrapped = ProgressEmbedder(LockedEmbedder(fake_embedder), lambda f, _m: seen.append(f), batch=2)
+    vectors = wrapped.embed_documents(["a b", "c d", "e f"])
+    assert vectors.shape == (3, fake_embedder.dim) and seen == [0.0, 2 / 3, 1.0]
+    assert wrapped.fingerprint() == fake_embedder.fingerprint()
+
+
+def test_failed_indexing_undoes_the_upload(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import engine as engine_mod
+    from app.engine import CorpusChangeError, Engine
+
+    eng = Engine.load(tmp_path / "store", corpus_copy, fake=True)
+    check = check_upload("new.txt", b"A new article about talks in Geneva and elsewhere.", corpus_copy)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(engine_mod, "build_store", boom)
+    with pytest.raises(CorpusChangeError, match="disk full"):
+        eng.add_documents([check], lambda f, m: None)
+    assert not (corpus_copy / "new.txt").exists()
+    assert len(eng.sources()) == 5
