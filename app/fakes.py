@@ -1,7 +1,9 @@
 """A stand-in chat model for `RAG_APP_FAKE=1`: page tests run in seconds, without llama.cpp.
 
-It answers with the first source line it is shown, cited as [1], so the grounding step accepts
-the answer exactly as it would accept a faithful model's; `fail_with` simulates a broken model.
+It answers with the first source in its prompt that shares a word with the question, cited,
+so the grounding step accepts it as it would a faithful model's answer; `fail_with` simulates a
+broken model. It reads the prompt formats of rag.prompt and rag.generate: if those change, the
+page tests say so.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 _SOURCE = re.compile(r"<source [^>]*>\n(.*?)\n</source>", re.DOTALL)
 _FOLLOW_UP = re.compile(r"Follow-up question:\s*(.+)")
 _QUESTION = re.compile(r"^Question:\s*(.+)$", re.MULTILINE)
-NO_ANSWER = "The sources do not contain the answer."
+# What the fake "makes up" when no source fits: invented names and a number found in no article,
+# so grounding must reject it and the page must show a refusal, as for a hallucinating model.
+MADE_UP = "Zorbulon Quixdale signed treaty 98765 in Vexhollow."
 
 
 def _words(text: str) -> set[str]:
@@ -29,7 +33,7 @@ def _words(text: str) -> set[str]:
 
 
 class EchoChatModel(BaseChatModel):
-    """Echoes the first source sharing a word with the question, cited [1]; else says the sources lack it.
+    """Echoes the first source sharing a word with the question, cited [1]; else makes something up.
 
     Follow-up rewriting returns the follow-up unchanged.
     """
@@ -54,7 +58,7 @@ class EchoChatModel(BaseChatModel):
         for number, source in enumerate(_SOURCE.findall(text), start=1):
             if wanted & _words(source):
                 return f"{source.strip()} [{number}]"
-        return NO_ANSWER
+        return MADE_UP
 
     def _generate(
         self,

@@ -67,6 +67,28 @@ class Retriever:
             store = Store.load(store_dir, embedder.fingerprint())
         return cls(store, embedder)
 
+    def neighbours(self, passages: list[Passage], window: int = 2) -> list[Passage]:
+        """Paragraphs near the given ones in the same section, not already in the list.
+
+        A question often matches one paragraph ("30 December": the line with the date) while the
+        answer sits two paragraphs further down the same section. Retrieval scores are per
+        paragraph, so the answer layer widens its evidence with these neighbours.
+        """
+        position = {c.id: i for i, c in enumerate(self.chunks)}
+        seen = {p.chunk.id for p in passages}
+        extra: list[Passage] = []
+        for p in passages:
+            i = position.get(p.chunk.id)
+            if i is None:
+                continue
+            for j in range(max(0, i - window), min(len(self.chunks), i + window + 1)):
+                c = self.chunks[j]
+                if c.id in seen or c.source != p.source or c.section != p.chunk.section:
+                    continue
+                seen.add(c.id)
+                extra.append(Passage(chunk=c, score=p.score * 0.5, ranks={"neighbour_of": p.start_line}))
+        return extra
+
     # -- ranking ------------------------------------------------------------------------------------
 
     def _mask(self, filters: dict[str, Any] | None) -> np.ndarray:

@@ -76,3 +76,13 @@ def test_autobuild_and_refresh(corpus_copy: Path, tmp_path: Path) -> None:
     r2 = Retriever.load(store, corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
     assert len(r2.chunks) == n + 1
     assert r2.search("Zelenski ajutor militar", k=1, mode="keyword")[0].source == "extra.txt"
+
+
+def test_neighbours_stay_in_section(fake_retriever: Retriever) -> None:
+    date_line = next(p for p in fake_retriever.search("30 grudnia", k=10, mode="keyword")
+                     if p.chunk.id == "000_c38ec739ece7500b.txt:11-11")
+    extra = fake_retriever.neighbours([date_line], window=2)
+    ids = [p.chunk.id for p in extra]
+    assert ids == ["000_c38ec739ece7500b.txt:13-13", "000_c38ec739ece7500b.txt:15-15"]  # 000:7 is another section
+    assert all(p.score < date_line.score for p in extra)
+    assert fake_retriever.neighbours([date_line] + extra, window=2) == []
