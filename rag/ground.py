@@ -298,11 +298,10 @@ _NOT_NAMES = frozenset(
 
 @dataclass(frozen=True)
 class Key:
-    """A checkable detail of a text. `optional`: a sentence-initial capitalised word, counted only when found."""
+    """A checkable detail of a text: a name, entity, number, date, month or weekday."""
 
     kind: str  # "date" | "month" | "weekday" | "num" | "count" | "entity" | "name"
     value: str
-    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -369,15 +368,14 @@ def _entity(word: str, folded: str) -> str | None:
     return next((name for prefix, name in _ENTITY_PREFIXES if folded.startswith(prefix)), None)
 
 
-def _word_keys(text: str, evidence: bool, known_names: frozenset[str] = frozenset()) -> list[Key]:
+def _word_keys(text: str) -> list[Key]:
     """Entities (any case) and other capitalised words as names.
 
-    For a claim, a sentence-initial capitalised word may be an ordinary word ("Diplomacy …"),
-    so it is optional (it can only help when found) unless it is a name seen mid-sentence
-    elsewhere, in the question or the answer ("How did Volodymyr Zelensky react?" -> "Zelensky …").
+    A sentence-initial word is a name too unless it is a common word: "Macron told Putin…" must
+    be checked, "According to…" must not.
     """
     keys: list[Key] = []
-    for i, m in enumerate(re.finditer(r"[^\W\d_]+(?:\.[^\W\d_]\b)?", text)):
+    for m in re.finditer(r"[^\W\d_]+(?:\.[^\W\d_]\b)?", text):
         word, folded = m.group(), fold(m.group())
         entity = _entity(word, folded)
         if entity:
@@ -389,22 +387,11 @@ def _word_keys(text: str, evidence: bool, known_names: frozenset[str] = frozense
             continue
         if len(folded) <= 2 or (len(folded) == 3 and not word.isupper()):
             continue  # "TV", "Mr", "Dl": too short to tell a name from an abbreviation
-        name = _translit(word)
-        keys.append(Key("name", name))
+        keys.append(Key("name", _translit(word)))
     return keys
 
 
-def known_names(texts: Iterable[str]) -> frozenset[str]:
-    """Names written mid-sentence in these texts: capitalised there, so surely names."""
-    names: set[str] = set()
-    for text in texts:
-        for sentence in split_sentences(text):
-            names |= {k.value for k in _word_keys(sentence.text, evidence=False) if k.kind == "name" and not k.optional}
-    return frozenset(names)
-
-
-def extract_keys(text: str, lang: str = "", evidence: bool = False,
-                 names: frozenset[str] = frozenset()) -> list[Key]:
+def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]:
     """Names, entities, numbers, dates, months and weekdays of a sentence or line, without duplicates.
 
     A claim's date "30 December" yields date+month keys only; a source line also yields its bare
@@ -414,13 +401,8 @@ def extract_keys(text: str, lang: str = "", evidence: bool = False,
     dates, spans = _date_keys(folded)
     keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _calendar_word_keys(folded)
     keys += [Key("entity", name) for pattern, name in _ENTITY_PHRASES if pattern.search(folded)]
-    keys += _word_keys(text, evidence, names)
-    seen: dict[tuple[str, str], Key] = {}
-    for key in keys:
-        old = seen.get((key.kind, key.value))
-        if old is None or (old.optional and not key.optional):
-            seen[(key.kind, key.value)] = key
-    return list(seen.values())
+    keys += _word_keys(text)
+    return list(dict.fromkeys(keys))
 
 
 def line_keys(text: str, lang: str = "", date: str = "") -> LineKeys:
@@ -621,13 +603,11 @@ class Evidence:
     def coverage(self, keys: Sequence[Key], weights: Sequence[float], line_ids: Iterable[int]) -> float | None:
         """Weighted share of the keys found in the given lines (None when there is nothing to check)."""
         ids = list(line_ids)
-        if sum(w for k, w in zip(keys, weights) if not k.optional) < self.config.min_key_weight:
+        if sum(weights) < self.config.min_key_weight:
             return None
         found = total = 0.0
         for key, w in zip(keys, weights):
             hit = any(self.keys[j].has(key) for j in ids)
-            if key.optional and not hit:
-                continue
             total += w
             found += w if hit else 0.0
         return found / total if total else None
@@ -639,15 +619,14 @@ class Evidence:
         The share is of the keys of these kinds, or with `of_all` of all the claim's required keys.
         """
         ids = list(line_ids)
-        required = [(k, w) for k, w in zip(keys, weights) if not k.optional]
-        total = sum(w for k, w in required if of_all or k.kind in kinds)
+        total = sum(w for k, w in zip(keys, weights) if of_all or k.kind in kinds)
         if not total:
             return 0.0
-        return sum(w for k, w in required if k.kind in kinds and not any(self.keys[j].has(k) for j in ids)) / total
+        return sum(w for k, w in zip(keys, weights) if k.kind in kinds and not any(self.keys[j].has(k) for j in ids)) / total
 
     def unknown_names(self, keys: Sequence[Key], weights: Sequence[float]) -> float:
         """Weighted share of the claim's names and entities the corpus never mentions (0 without a vocabulary)."""
-        names = [(k, w) for k, w in zip(keys, weights) if k.kind in ("name", "entity") and not k.optional]
+        names = [(k, w) for k, w in zip(keys, weights) if k.kind in ("name", "entity")]
         total = sum(w for _, w in names)
         if self.vocabulary is None or not total:
             return 0.0
@@ -759,14 +738,13 @@ def ground_sentences(sentences: Sequence[Sentence], evidence: Evidence, lang: st
         return [SentenceGrounding(s.text, False, 0.0, [], s.hints) for s in sentences]
     hint_passages = evidence.passages if hint_passages is None else hint_passages
     cos = _sentence_cosine(sentences, evidence, question)
-    names = known_names([question, *(s.text for s in sentences)])
-    return [_ground_one(s, evidence.dense(cos[i]), evidence, lang, hint_passages, names)
+    return [_ground_one(s, evidence.dense(cos[i]), evidence, lang, hint_passages)
             for i, s in enumerate(sentences)]
 
 
 def _ground_one(sentence: Sentence, dense: np.ndarray, evidence: Evidence, lang: str,
-                hint_passages: Sequence[Passage], names: frozenset[str]) -> SentenceGrounding:
-    keys = extract_keys(sentence.text, lang, names=names)
+                hint_passages: Sequence[Passage]) -> SentenceGrounding:
+    keys = extract_keys(sentence.text, lang)
     weights = evidence.key_weights(keys)
     hint = _hint_lines(evidence, sentence.hints, hint_passages)
     chosen = _choose_lines(evidence, _line_scores(evidence, dense, keys, weights, hint), dense, keys, weights)

@@ -103,7 +103,7 @@ def test_dates_match_across_languages(text: str, lang: str) -> None:
     keys = {(k.kind, k.value) for k in extract_keys(text, lang)}
     assert ("date", "30.12") in keys and ("month", "12") in keys
     line = line_keys("Prezydent USA Joe Biden rozmawiał telefonicznie 30 grudnia z Władimirem Putinem.", "pl")
-    assert all(line.has(k) for k in extract_keys(text, lang) if not k.optional)
+    assert all(line.has(k) for k in extract_keys(text, lang))
 
 
 def test_ranges_weekdays_counts_and_entities() -> None:
@@ -111,7 +111,7 @@ def test_ranges_weekdays_counts_and_entities() -> None:
                      "ścieżki, a Biały Dom i Kreml to potwierdziły", "pl")
     claim = extract_keys("On Thursday the White House and the Kremlin confirmed two paths and talks in Geneva "
                          "on 9 and 10 January.", "en")
-    missing = [k for k in claim if not k.optional and not line.has(k)]
+    missing = [k for k in claim if not line.has(k)]
     assert missing == []
 
 
