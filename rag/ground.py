@@ -575,7 +575,9 @@ class Evidence:
             if not keep or sum(len(self._flat[k]) for k in keep) + len(self._flat[i]) <= max_chars:
                 keep.append(i)
         keep.sort()
-        body = " … ".join(self._flat[i] for i in keep)
+        body = self._flat[keep[0]]
+        for prev, i in zip(keep, keep[1:]):
+            body += (" " if i == prev + 1 else " … ") + self._flat[i]
         return ("" if keep[0] == ids[0] else "… ") + body + ("" if keep[-1] == ids[-1] else " …")
 
     def dense(self, cos: np.ndarray, contrast: bool = True) -> np.ndarray:
@@ -742,8 +744,25 @@ def ground_sentences(sentences: Sequence[Sentence], evidence: Evidence, lang: st
             for i, s in enumerate(sentences)]
 
 
+# The model's own "not in the sources" sentences: never evidence of anything, whatever they mention.
+_MODEL_REFUSAL = re.compile(
+    r"\b(?:do(?:es)? not (?:contain|say|mention|provide|include|specify)|no (?:information|mention)|"
+    r"(?:is|are) not (?:mentioned|provided|specified)|not (?:found|stated) in|"
+    r"nie (?:zawiera\w*|podaj\w*|wspomina\w*|mówi\w*|ma informacji)|brak (?:informacji|danych)|"
+    r"nu (?:conțin\w*|spun\w*|menționeaz\w*|preciz\w*|oferă)|nu există informații)\b",
+    re.IGNORECASE,
+)
+
+
+def is_model_refusal(text: str) -> bool:
+    """A sentence in which the model says the sources lack the answer."""
+    return bool(_MODEL_REFUSAL.search(text))
+
+
 def _ground_one(sentence: Sentence, dense: np.ndarray, evidence: Evidence, lang: str,
                 hint_passages: Sequence[Passage]) -> SentenceGrounding:
+    if is_model_refusal(sentence.text):
+        return SentenceGrounding(sentence.text, False, 0.0, [], sentence.hints)
     keys = extract_keys(sentence.text, lang)
     weights = evidence.key_weights(keys)
     hint = _hint_lines(evidence, sentence.hints, hint_passages)

@@ -57,8 +57,7 @@ USER_TEMPLATE = """\
 
 Question: {question}
 
-Answer in {language}, using only the sources above, with citations like [1]. \
-If they do not mention it, reply: {no_answer}"""
+Answer in {language}, using only the sources above, with citations like [1]."""
 
 # Tags a passage must not be able to open or close: the fence is only as strong as this escaping.
 _FENCE_TAG = re.compile(r"<(/?\s*sources?\b[^>]*)>", re.IGNORECASE)
@@ -79,7 +78,7 @@ def language_name(language: str) -> str:
 
 def no_answer_text(language: str) -> str:
     """The refusal sentence for an ISO code (English for languages without one)."""
-    return NO_ANSWER.get((language or "").strip().lower(), NO_ANSWER["en"])
+    return NO_ANSWER.get(_code(language), NO_ANSWER["en"])
 
 
 def is_no_answer(text: str) -> bool:
@@ -152,6 +151,5 @@ def prompt_inputs(
         "sources": format_sources(passages),
         "question": question.strip(),
         "language": language_name(language),
-        "no_answer": no_answer_text(_code(language)),
         "history": history_messages(history),
     }

