@@ -147,6 +147,7 @@ class Answerer:
         t_search = time.perf_counter()
         passages = self.retriever.search(standalone, k=max(k, self.config.evidence_k), mode=retrieval_mode,
                                          filters=filters)
+        passages = passages + self._neighbours(passages)
         timings = {"retrieve_s": time.perf_counter() - t_search}
         evidence = Evidence(passages, self.retriever.embedder, self.config, self.vocabulary)
         qe = score_question(standalone, evidence, language)
@@ -161,6 +162,16 @@ class Answerer:
         yield from self._generate(question, standalone, language, evidence, qe, timings, t0)
 
     # -- steps ----------------------------------------------------------------------------------------
+
+    def _neighbours(self, passages: list[Passage]) -> list[Passage]:
+        """Paragraphs next to the top hits in the same section: the answer often sits beside the match
+        (the date in one paragraph, what was offered two paragraphs later)."""
+        widen = getattr(self.retriever, "neighbours", None)
+        if widen is None or not self.config.neighbour_top:
+            return []
+        present = {p.chunk.id for p in passages}
+        extra = widen(passages[: self.config.neighbour_top], window=self.config.neighbour_window)
+        return [p for p in extra if p.chunk.id not in present]
 
     def _condense(self, question: str, history: History | None, language: str) -> str:
         """A follow-up rewritten to stand alone (needs the model; without one the question is used as is)."""

@@ -64,7 +64,9 @@ class GroundingConfig:
     min_question_support: float = 0.15  # best question/line score below this: refuse without generating
     max_unknown_share: float = 0.5  # extractive mode refuses questions mostly about names the corpus lacks
     evidence_k: int = 8  # passages retrieved as evidence even when fewer are asked for (recall 57/71 at 5, 64/71 at 8)
-    context_chars: int = 1200  # source text sent to the model, however many passages were retrieved
+    neighbour_top: int = 3  # widen the evidence with same-section neighbours of this many top hits
+    neighbour_window: int = 2  # paragraphs either side
+    context_chars: int = 1600  # source text sent to the model, however many passages were retrieved
     context_margin: float = 0.25  # lines this far below the best question score are not sent
     context_line_chars: int = 480  # a long line is cut to its best sentences for the prompt
     extract_max_lines: int = 3  # lines quoted by the extractive mode
