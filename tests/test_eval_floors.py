@@ -39,7 +39,8 @@ def test_retrieval_floors(real_retriever) -> None:
 def test_extractive_answer_floors(real_retriever) -> None:
     items = load_qa(split="all")
     plan = plan_configs(["extractive"], real_retriever.MODES, retrieval_only=False)
-    results = run_evaluation(items, real_retriever, plan, k=5, make_answerer_factory(real_retriever, "default"),
+    results = run_evaluation(items, real_retriever, plan, k=5,
+                             answerer_factory=make_answerer_factory(real_retriever, "default"),
                              progress=False)
     _check(results["answers"]["extractive"]["summary"]["all"], EXTRACTIVE_FLOORS, "extractive answers")
 
@@ -54,7 +55,8 @@ def test_llm_answer_floors(real_retriever) -> None:
             items.append(item)
     assert any(not it.answerable for it in items), "the slice must include unanswerable questions"
     plan = plan_configs(["llm"], real_retriever.MODES, retrieval_only=False)
-    results = run_evaluation(items, real_retriever, plan, k=5, make_answerer_factory(real_retriever, "default"),
+    results = run_evaluation(items, real_retriever, plan, k=5,
+                             answerer_factory=make_answerer_factory(real_retriever, "default"),
                              progress=False)
     assert "llm" in results["answers"], results["meta"]["skipped"]
     _check(results["answers"]["llm"]["summary"]["all"], LLM_FLOORS, "model answers")
