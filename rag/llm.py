@@ -274,6 +274,7 @@ def resolve_model_path(model: str | None = None) -> Path:
 
 _LOADED: dict[tuple[str, int | None, int, int], BaseChatModel] = {}
 _LOAD_LOCK = threading.Lock()
+_RECHECK_EVERY = 8  # tokens between load checks while generating with more than one thread
 
 
 def max_threads() -> int:
@@ -284,8 +285,20 @@ def max_threads() -> int:
     return max(1, min(DEFAULT_THREADS, os.cpu_count() or 1))
 
 
+def _own_running() -> int:
+    """Runnable threads of this process (the caller included): ggml's workers may still be spinning."""
+    count = 0
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        count += state == "R"
+    return max(1, count)
+
+
 def _others_running(samples: int = 3, gap_s: float = 0.01) -> int:
-    """Runnable tasks besides the caller, from /proc/loadavg; the min over a few reads ignores blips."""
+    """Runnable tasks of other processes, from /proc/loadavg; the min over a few reads ignores blips."""
     import time
 
     counts = []
@@ -295,20 +308,21 @@ def _others_running(samples: int = 3, gap_s: float = 0.01) -> int:
                 running = int(handle.read().split()[3].split("/")[0])
         except (OSError, ValueError, IndexError):
             return 0
-        counts.append(running - 1)  # the reading thread itself is runnable
+        counts.append(running - _own_running())
         if i + 1 < samples:
             time.sleep(gap_s)
     return max(0, min(counts))
 
 
-def pick_threads(limit: int, cores: int | None = None) -> int:
-    """Threads for the next call: fewer when other work holds the cores.
+def pick_threads(limit: int, cores: int | None = None, samples: int = 3) -> int:
+    """Threads for the next call: fewer when other processes hold the cores.
 
     ggml's threads meet at a spinning barrier after every layer; when one of them is descheduled
-    the others spin, and generation with 2 threads on 2 busy cores ran ~10x slower than with 1.
+    the others spin. Measured on 2 cores: 2 threads generate ~1.6x faster than 1 when the machine
+    is otherwise idle, but 20-40x slower when one other process is busy.
     """
     cores = cores or os.cpu_count() or 1
-    free = cores - _others_running()
+    free = cores - _others_running(samples)
     return max(1, min(limit, free))
 
 
@@ -382,17 +396,24 @@ def _chat_class() -> type:
                 values.setdefault("model_kwargs", {"n_threads_batch": values["max_threads"]})
             return values
 
-        def _set_threads(self) -> None:
+        def _set_threads(self, n: int) -> int:
             import llama_cpp
 
-            n = pick_threads(self.max_threads) if self.adaptive_threads else self.max_threads
             llama_cpp.llama_set_n_threads(self.client._ctx.ctx, n, n)
+            return n
 
         def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
             # One llama.cpp context holds one KV cache: concurrent callers (two browser tabs) must queue.
             with self._call_lock:
-                self._set_threads()
-                yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+                adaptive = self.adaptive_threads and self.max_threads > 1
+                n = self._set_threads(pick_threads(self.max_threads) if adaptive else self.max_threads)
+                chunks = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+                for i, chunk in enumerate(chunks):
+                    # Load that starts mid-answer would stall a multi-thread decode: step down at once.
+                    if n > 1 and adaptive and i % _RECHECK_EVERY == _RECHECK_EVERY - 1:
+                        if (fewer := pick_threads(n, samples=1)) < n:
+                            n = self._set_threads(fewer)
+                    yield chunk
 
         @property
         def _llm_type(self) -> str:

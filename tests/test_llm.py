@@ -150,7 +150,7 @@ def test_load_chat_model_loads_once_per_process(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize(("others", "expected"), [(0, 2), (1, 1), (5, 1)])
 def test_pick_threads_backs_off_when_cores_are_busy(monkeypatch, others, expected) -> None:
-    monkeypatch.setattr(llm, "_others_running", lambda: others)
+    monkeypatch.setattr(llm, "_others_running", lambda samples=3: others)
     assert llm.pick_threads(2, cores=2) == expected
 
 
@@ -168,6 +168,29 @@ def test_chat_model_defaults_keep_the_ggufs_rope_and_decode_greedily() -> None:
     assert fields["rope_freq_base"].default == 0.0 and fields["rope_freq_scale"].default == 0.0
     assert fields["temperature"].default == 0.0 and fields["repeat_penalty"].default == 1.0
     assert fields["n_batch"].default >= 256
+
+
+class _FakeLlama:
+    """Just enough of llama_cpp.Llama for ChatLlamaCpp._stream: a streamed chat completion."""
+
+    _ctx = types.SimpleNamespace(ctx="ctx")
+
+    def create_chat_completion(self, messages, stream, **params):
+        assert stream and params["temperature"] == 0.0
+        for word in ["Biden", " offered", " two", " paths"] * 5:
+            yield {"choices": [{"delta": {"content": word}, "finish_reason": None}]}
+
+
+def test_streaming_steps_down_to_one_thread_when_load_appears(monkeypatch) -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    calls: list[int] = []
+    monkeypatch.setattr(llama_cpp, "llama_set_n_threads", lambda ctx, n, nb: calls.append(n))
+    busy = iter([0] + [0] * 1 + [1] * 100)  # idle at the start, another process shows up mid-answer
+    monkeypatch.setattr(llm, "_others_running", lambda samples=3: next(busy))
+    model = llm._chat_class().model_construct(client=_FakeLlama(), model_path="x.gguf", max_threads=2)
+    text = "".join(chunk.content for chunk in model.stream("hi"))
+    assert text == "Biden offered two paths" * 5
+    assert calls[0] == 2 and calls[-1] == 1
 
 
 # --------------------------------------------------------------------------- real model (slow)
