@@ -134,12 +134,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             answer = None
+            live = mode == "llm" and sys.stderr.isatty()
+            if live:
+                print("draft: ", end="", file=sys.stderr, flush=True)
             for piece in answerer.ask_stream(question, mode=mode, k=args.k, filters=_filters(args)):
                 if isinstance(piece, str):
-                    print(piece, end="", file=sys.stderr, flush=True)  # live draft; the grounded answer follows
+                    if live:  # the model's words as they come; the checked answer follows on stdout
+                        print(piece, end="", file=sys.stderr, flush=True)
                 else:
                     answer = piece
-            print("", file=sys.stderr)
+            if live:
+                print("\n", file=sys.stderr)
             _print_answer(answer)
     return 0
 

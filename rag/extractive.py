@@ -35,7 +35,12 @@ def lead_in(language: str, source_langs: set[str]) -> str:
     lang = language if language in LEAD_INS else "en"
     foreign = {s for s in source_langs if s and s != lang}
     notes = LANGUAGE_NOTES[lang]
-    note = "" if not foreign else notes.get(next(iter(foreign)), "") if len(foreign) == 1 else notes["mixed"]
+    if not foreign:
+        note = ""
+    elif len(foreign) == 1 and lang not in source_langs:
+        note = notes.get(next(iter(foreign)), "")
+    else:  # several languages, possibly including the question's own
+        note = notes["mixed"]
     return LEAD_INS[lang].format(note=note)
 
 

@@ -92,6 +92,14 @@ def _clean_rewrite(text: str) -> str:
     return line.strip().strip('"“”„«»').strip()
 
 
+def _side_model(chat_model: BaseChatModel | Runnable) -> Runnable:
+    """The model for rewriting, capped short; a separate llama.cpp context when the model offers one,
+    so the answer prompt's cached prefix survives the rewrite."""
+    helper = getattr(chat_model, "helper_model", None)
+    model = helper() if callable(helper) else chat_model
+    return model.bind(max_tokens=CONDENSE_MAX_TOKENS) if isinstance(model, BaseChatModel) else model
+
+
 def _names(text: str) -> list[str]:
     """Capitalised words after the first: the names a rewrite must not drop."""
     words = re.findall(r"\w+", text)
@@ -126,12 +134,7 @@ def condense_question(
         from rag.language import answer_language
 
         language = answer_language(question)
-    model = (
-        chat_model.bind(max_tokens=CONDENSE_MAX_TOKENS)
-        if isinstance(chat_model, BaseChatModel)
-        else chat_model
-    )
-    chain = _condense_prompt() | model | StrOutputParser()
+    chain = _condense_prompt() | _side_model(chat_model) | StrOutputParser()
     raw = chain.invoke(
         {
             "conversation": _conversation(history),

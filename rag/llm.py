@@ -274,6 +274,7 @@ def resolve_model_path(model: str | None = None) -> Path:
 
 _LOADED: dict[tuple[str, int | None, int, int], BaseChatModel] = {}
 _LOAD_LOCK = threading.Lock()
+_HELPER_CTX = 2048  # side tasks see a few turns of conversation, never the sources
 _RECHECK_EVERY = 8  # tokens between load checks while generating with more than one thread
 
 
@@ -387,6 +388,7 @@ def _chat_class() -> type:
         verbose: bool = False
         streaming: bool = True
         _call_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+        _helper: Any = PrivateAttr(default=None)
 
         @model_validator(mode="before")
         @classmethod
@@ -414,6 +416,21 @@ def _chat_class() -> type:
                         if (fewer := pick_threads(n, samples=1)) < n:
                             n = self._set_threads(fewer)
                     yield chunk
+
+        def helper_model(self) -> BaseChatModel:
+            """A second context on the same weights for short side tasks (follow-up rewriting).
+
+            One context caches one prompt prefix; a side task with its own prompt would evict the
+            answer prompt's cached system message and then its own, costing ~20 s per follow-up on one
+            core. Two contexts keep both warm for ~0.7 GB more memory. RAG_LLM_HELPER=0 turns it off.
+            """
+            if os.environ.get("RAG_LLM_HELPER", "1") == "0":
+                return self
+            with _LOAD_LOCK:
+                if self._helper is None:
+                    threads = None if self.adaptive_threads else self.max_threads
+                    self._helper = _build_chat_model(Path(self.model_path), threads, _HELPER_CTX, 64)
+                return self._helper
 
         @property
         def _llm_type(self) -> str:

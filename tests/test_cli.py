@@ -91,3 +91,48 @@ def test_real_cli_search_subprocess(tmp_path: Path) -> None:
     assert ("000_c38ec739ece7500b.txt", 15) in [(h["source"], h["start_line"]) for h in json.loads(done.stdout)]
     done = subprocess.run([str(exe), "search", "", "--json"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "empty question" in done.stderr
+
+
+@pytest.fixture
+def fake_answerer(monkeypatch: pytest.MonkeyPatch, fake_retriever):
+    """`rag ask` over the seeds with the fake embedder and a scripted chat model."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from rag.answer import Answerer
+    from tests.test_ground import FAKE_CONFIG
+
+    reply = "Jens Stoltenberg said NATO is ready for a meaningful dialogue with Russia [1]."
+
+    def load(model=None, store_dir=None, corpus_dir=None, config=None):
+        llm = None if model is None else FakeListChatModel(responses=[reply] * 20)
+        return Answerer(fake_retriever, llm, FAKE_CONFIG)
+
+    monkeypatch.setattr(Answerer, "load", staticmethod(load))
+
+
+def test_ask_json_contract(fake_answerer, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["ask", "Ce a spus Stoltenberg despre dialogul cu Rusia?", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    row = json.loads(out[0])
+    assert set(row) == {"question", "answer", "language", "refused", "citations", "timings"}
+    assert set(row["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+    assert row["language"] == "ro" and isinstance(row["refused"], bool)
+    for c in row["citations"]:
+        assert set(c) == {"source", "start_line", "end_line", "quote"}
+        lines = (SEEDS / c["source"]).read_text("utf-8").split("\n")
+        assert c["quote"] == "\n".join(lines[c["start_line"] - 1 : c["end_line"]]).split(" date 2021-12 ")[-1]
+
+
+def test_ask_stdin_and_no_llm(fake_answerer, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Co powiedział Stoltenberg?\n\nWho won the 2018 World Cup?\n"))
+    assert cli.main(["ask", "--no-llm"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(rows) == 3
+    assert rows[0]["language"] == "pl" and "error" in rows[1]
+    assert rows[2]["refused"] is True and rows[2]["citations"] == []
+
+
+def test_ask_empty_question_exits_2(fake_answerer, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["ask", ""]) == 2
+    assert "empty question" in capsys.readouterr().err

@@ -206,3 +206,20 @@ def test_condense_keeps_inflected_names() -> None:
     model = fake("Co Putin odpowiedział Bidenowi na propozycję dwóch ścieżek?")
     out = condense_question(model, history, "A co odpowiedział Putin?", language="pl")
     assert out == "Co Putin odpowiedział Bidenowi na propozycję dwóch ścieżek?"
+
+
+class WithHelper(RecordingChat):
+    """A chat model that, like the llama.cpp one, offers a second context for side tasks."""
+
+    helper: RecordingChat
+
+    def helper_model(self) -> RecordingChat:
+        return self.helper
+
+
+def test_condense_uses_the_helper_context_when_offered() -> None:
+    side = fake("Co odpowiedział Putin Bidenowi?")
+    main = WithHelper(messages=iter(["unused"]), helper=side)
+    out = condense_question(main, [("Co Biden powiedział Putinowi?", "Dwie ścieżki [1].")], "A Putin?", "pl")
+    assert out == "Co odpowiedział Putin Bidenowi?"
+    assert main.seen == [] and len(side.seen) == 1
