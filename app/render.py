@@ -12,18 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rag.types import Answer, Chunk, Citation, Passage
+from rag.language import LANGUAGE_NAMES as LANGUAGES
 
-LANGUAGES = {
-    "en": "English",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "de": "German",
-    "fr": "French",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-    "es": "Spanish",
-    "it": "Italian",
-}
 
 # One pass over the raw text: HTML specials and the characters Markdown would act on.
 _ENTITIES = {

@@ -5,6 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 SUPPORTED = ("en", "pl", "ro")
+LANGUAGE_NAMES: dict[str, str] = {
+    "en": "English", "pl": "Polish", "ro": "Romanian", "de": "German", "fr": "French",
+    "ru": "Russian", "uk": "Ukrainian", "es": "Spanish", "it": "Italian",
+}
 _EXTRA = ("de", "fr", "ru", "uk", "es", "it")
 
 
@@ -12,9 +16,7 @@ _EXTRA = ("de", "fr", "ru", "uk", "es", "it")
 def _detector():
     from lingua import Language, LanguageDetectorBuilder
 
-    names = {"en": "ENGLISH", "pl": "POLISH", "ro": "ROMANIAN", "de": "GERMAN", "fr": "FRENCH",
-             "ru": "RUSSIAN", "uk": "UKRAINIAN", "es": "SPANISH", "it": "ITALIAN"}
-    langs = [getattr(Language, names[c]) for c in SUPPORTED + _EXTRA]
+    langs = [getattr(Language, LANGUAGE_NAMES[c].upper()) for c in SUPPORTED + _EXTRA]
     return LanguageDetectorBuilder.from_languages(*langs).build()
 
 

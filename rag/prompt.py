@@ -14,18 +14,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from rag.types import Passage
+from rag.language import LANGUAGE_NAMES
 
-LANGUAGE_NAMES: dict[str, str] = {
-    "en": "English",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "de": "German",
-    "fr": "French",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-    "es": "Spanish",
-    "it": "Italian",
-}
 
 # The refusal sentence per answer language: fixed text, so the answer layer can recognise a refusal.
 NO_ANSWER: dict[str, str] = {
