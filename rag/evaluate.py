@@ -641,9 +641,10 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag eval",
-        description="Score retrieval and answers on the hand-written question set (evals/qa.jsonl). "
-                    "Retrieval configs are the retriever modes (keyword, dense, hybrid, ...); answer "
-                    "configs are 'llm' and 'extractive'. Writes results.json, report.md and chart.png.",
+        description="Score retrieval and answers on the hand-written question set (evals/qa.jsonl).\n"
+                    "Retrieval configs are the retriever modes (keyword, dense, hybrid, ...);\n"
+                    "answer configs are 'llm' and 'extractive'. Writes results.json, report.md\n"
+                    "and chart.png; see evals/README.md for what each figure means.",
         epilog="examples:\n  rag eval --retrieval-only --split dev\n"
                "  rag eval --configs hybrid,extractive --limit 10\n  rag eval --model small --out /tmp/eval",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -655,7 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="evaluate only the first N questions of the split")
     parser.add_argument("--split", choices=("dev", "test", "all"), default="dev",
                         help="which questions: calibrate on dev, report on test (default dev)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default evals/results/ in the project)")
     parser.add_argument("--model", default="default", help="LLM for the 'llm' config: small, default or a GGUF path")
     parser.add_argument("--qa", type=Path, default=QA_PATH, help="question set (default evals/qa.jsonl)")
     parser.add_argument("--store", type=Path, help="index folder (default: the seeds index, built if missing)")

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from rag.types import Passage
 from rag.language import LANGUAGE_NAMES
-
+from rag.types import Passage
 
 # The refusal sentence per answer language: fixed text, so the answer layer can recognise a refusal.
 NO_ANSWER: dict[str, str] = {

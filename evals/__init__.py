@@ -1,0 +1,1 @@
+"""Hand-written evaluation data for the RAG bot; see README.md. A package so tests can import validate."""
