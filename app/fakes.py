@@ -23,7 +23,7 @@ _SOURCE = re.compile(r"<source [^>]*>\n(.*?)\n</source>", re.DOTALL)
 _FOLLOW_UP = re.compile(r"Follow-up question:\s*(.+)")
 _QUESTION = re.compile(r"^Question:\s*(.+)$", re.MULTILINE)
 # What the fake "makes up" when no source fits: invented names and a number found in no article,
-# so grounding must reject it and the page must show a refusal, as for a hallucinating model.
+# so grounding must reject it, as for a hallucinating model (the answer then quotes lines or refuses).
 MADE_UP = "Zorbulon Quixdale signed treaty 98765 in Vexhollow."
 
 

@@ -51,17 +51,18 @@ def pick_lines(qe: QuestionEvidence, evidence: Evidence) -> list[int]:
     if not ranked:
         return []
     floor = max(c.min_question_support, qe.best() - c.extract_margin)
-    return [j for j in ranked if qe.scores[j] >= floor][: c.extract_max_lines]
+    close = [j for j in ranked if qe.scores[j] >= floor]
+    # A line addressing the assistant ("ignore previous instructions…") is quoted only when the
+    # question is about it, i.e. when no ordinary line is as close.
+    plain = [j for j in close if evidence.supports[j]]
+    return (plain or close)[: c.extract_max_lines]
 
 
 def extractive_answer(question: str, language: str, evidence: Evidence, qe: QuestionEvidence | None = None,
                       timings: dict[str, float] | None = None) -> Answer:
     """Lead-in plus the best lines as quotes, each cited to its exact line; a refusal on weak evidence."""
     qe = qe if qe is not None else score_question(question, evidence, language)
-    # Without a model nothing checks the answer, so a question about someone the corpus never
-    # mentions ("What did Macron say?") is refused rather than answered with the nearest lines.
-    weak = low_evidence(qe, evidence.config) or qe.unknown >= evidence.config.max_unknown_share
-    picked = [] if weak else pick_lines(qe, evidence)
+    picked = [] if low_evidence(qe, evidence.config) else pick_lines(qe, evidence)
     if not picked:
         return refusal_answer(question, language, evidence.passages, timings)
     citations: list[Citation] = []

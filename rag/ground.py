@@ -62,7 +62,7 @@ class GroundingConfig:
     short_words: int = 8  # sentences shorter than this are also embedded together with the question
     min_retrieval_cosine: float = 0.775  # best question/line cosine below this: refuse without generating
     min_question_support: float = 0.15  # best question/line score below this: refuse without generating
-    max_unknown_share: float = 0.5  # extractive mode refuses questions mostly about names the corpus lacks
+    max_unknown_share: float = 0.5  # refuse questions mostly about names the corpus lacks ("What did Macron say?")
     evidence_k: int = 8  # passages retrieved as evidence even when fewer are asked for (recall 57/71 at 5, 64/71 at 8)
     neighbour_top: int = 3  # widen the evidence with same-section neighbours of this many top hits
     neighbour_window: int = 2  # paragraphs either side
@@ -825,8 +825,13 @@ def _retriever_top(passages: Sequence[Passage]) -> float:
 
 
 def low_evidence(qe: QuestionEvidence, config: GroundingConfig) -> bool:
-    """Nothing retrieved is close enough to the question to be worth asking the model about."""
-    return qe.top_cosine < config.min_retrieval_cosine or qe.best() < config.min_question_support
+    """Nothing retrieved is close enough to the question to answer it, in either mode.
+
+    Also true for questions mostly about names the corpus never mentions: the model would answer
+    them from the nearest lines about someone else, and such answers pass the sentence check.
+    """
+    return (qe.top_cosine < config.min_retrieval_cosine or qe.best() < config.min_question_support
+            or qe.unknown >= config.max_unknown_share)
 
 
 # --------------------------------------------------------------------------- building the Answer
