@@ -40,8 +40,10 @@ run: prepare
 	$(VENV)/bin/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
+# Debian's Chromium for the end-to-end browser test (Playwright drives it; no browser download).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser-deps:
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 test: prepare browser-deps
 	$(PY) -m pytest -q

@@ -25,7 +25,6 @@ from rag.ground import (
     QuestionEvidence,
     Vocabulary,
     ground_answer,
-    is_model_refusal,
     low_evidence,
     refusal_answer,
     score_question,
@@ -199,10 +198,14 @@ class Answerer:
     @staticmethod
     def _fallback(question: str, language: str, evidence: Evidence, qe: QuestionEvidence,
                   rejected: Answer) -> Answer:
-        """The evidence passed the refusal gate but grounding dropped every sentence of the draft:
-        quote the best lines instead of refusing. (Dev questions, before this: 7 of 50 answerable ones
-        were refused that way, and the quotes answered 5 of them.) The dropped draft sentences stay
-        in `sentences`, marked unsupported, so the UI and the eval can show what was rejected."""
+        """The evidence passed the refusal gate but nothing of the draft survived grounding (or the
+        model said the sources lack the answer): quote the best lines instead of refusing.
+
+        Refusal is decided from evidence, not from the model's say-so. On the dev questions, 7 of 50
+        answerable ones were refused this way before, and the quotes answered 5 of them; refusal
+        recall is unchanged, as every refused unanswerable question was already stopped by the gate.
+        The dropped draft sentences stay in `sentences`, marked unsupported, for the UI and the eval.
+        """
         answer = extractive_answer(question, language, evidence, qe)
         answer.sentences = [*rejected.sentences, *answer.sentences]
         return answer
@@ -235,7 +238,7 @@ class Answerer:
             raise AnswerError(f"The language model failed while answering: {exc}") from exc
         draft = "".join(pieces)
         answer = ground_answer(question, draft, language, evidence, hint_passages=context)
-        if answer.refused and not is_model_refusal(draft):
+        if answer.refused:
             answer = self._fallback(question, language, evidence, qe, answer)
         timings.setdefault("first_token_s", time.perf_counter() - t0)
         timings["total_s"] = time.perf_counter() - t0
