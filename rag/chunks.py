@@ -88,5 +88,30 @@ def chunk_document(doc: Document, params: ChunkingParams | None = None) -> list[
     return chunks
 
 
+# A sentence ends at . ! ? or … (maybe followed by a closing quote) before a capital, digit or opening
+# quote/dash. Abbreviations like "r." before a lower-case word therefore do not split.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”»’]?\s+(?=[\"„«“–—-]?\s*[A-ZĄĆĘŁŃÓŚŹŻÂÎȘȚĂ0-9])")
+MIN_SENTENCE_CHARS = 40  # shorter pieces ("– wskazał.") are glued to the sentence before them
+
+
+def sentences(text: str, min_chars: int = MIN_SENTENCE_CHARS) -> list[str]:
+    """The sentences of a chunk, line by line, for sentence-level dense scoring.
+
+    A 500-character paragraph gets one vector that averages several topics; the sentence that
+    answers a question is a sharper match on its own (see rag.retrieve).
+    """
+    out: list[str] = []
+    for line in text.split("\n"):
+        for piece in _SENTENCE_END.split(line):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if out and len(piece) < min_chars:
+                out[-1] += " " + piece
+            else:
+                out.append(piece)
+    return out
+
+
 def chunk_corpus(docs: list[Document], params: ChunkingParams | None = None) -> list[Chunk]:
     return [chunk for doc in docs for chunk in chunk_document(doc, params)]

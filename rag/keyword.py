@@ -75,6 +75,17 @@ class KeywordIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
 
+    def coverage(self, query: str) -> float:
+        """Share of the query's tokens that occur in the index at all.
+
+        An English question over Polish text matches only names and numbers, so BM25 ranks on a
+        fragment of the question; the hybrid fusion trusts BM25 in proportion to this share.
+        """
+        tokens = tokenize(query, self.strategy)
+        if not tokens:
+            return 0.0
+        return sum(t in self.bm25.vocab_dict for t in tokens) / len(tokens)
+
     def save(self, folder: Path) -> None:
         self.bm25.save(str(folder), allow_pickle=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.boilerplate import mark_boilerplate
-from rag.chunks import ChunkingParams, chunk_corpus, chunk_document
+from rag.chunks import ChunkingParams, chunk_corpus, chunk_document, sentences
 from rag.corpus import load_corpus, parse_document
 
 
@@ -68,3 +68,14 @@ def test_long_paragraph_is_split_into_line_windows() -> None:
     for a, b in zip(chunks, chunks[1:]):
         assert b.start_line == a.end_line + 1  # consecutive, no gaps, no overlaps
     assert all(len(c.text) <= 500 for c in chunks)
+
+
+def test_sentences_split_at_sentence_ends_and_glue_short_tails() -> None:
+    text = ("Kreml oświadczył, że rozmowy miały charakter otwarty i merytoryczny. Zaznaczył też, że mówili "
+            "o współpracy w latach II wojny światowej. – Tak – dodał.\nDruga linia zaczyna nowe zdanie, bez kropki")
+    assert sentences(text) == [
+        "Kreml oświadczył, że rozmowy miały charakter otwarty i merytoryczny.",
+        "Zaznaczył też, że mówili o współpracy w latach II wojny światowej. – Tak – dodał.",
+        "Druga linia zaczyna nowe zdanie, bez kropki",
+    ]
+    assert sentences("w maju 1997 r. (przed przystąpieniem) i dalej.") == ["w maju 1997 r. (przed przystąpieniem) i dalej."]

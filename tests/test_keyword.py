@@ -34,3 +34,10 @@ def test_scores_and_roundtrip(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.pkl"))
     loaded = KeywordIndex.load(tmp_path, index.strategy, 3)
     np.testing.assert_allclose(loaded.scores("Bidena"), index.scores("Bidena"))
+
+
+def test_coverage_is_the_share_of_known_query_tokens() -> None:
+    index = KeywordIndex.build(["Biden rozmawiał z Putinem 30 grudnia"])
+    assert index.coverage("Biden Putin grudnia") == 1.0
+    assert index.coverage("Biden spoke with Putin") == pytest.approx(2 / 3)  # "with" is a stopword
+    assert index.coverage("the and") == 0.0
