@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import store as store_mod
@@ -63,6 +64,38 @@ def test_incremental_rebuild_embeds_only_changes(corpus_copy: Path, tmp_path: Pa
     assert "003_889ea51d68b68c7c.txt" not in sources and "new.md" in sources
 
 
+def test_sentence_vectors_are_stored_and_reused(corpus_copy: Path, tmp_path: Path) -> None:
+    path = tmp_path / "idx"
+    first = CountingEmbedder()
+    build_store(corpus_copy, path, first, progress=False)
+    store = Store.load(path)
+    assert len(first.embedded) == len(set(first.embedded))  # a one-sentence chunk is embedded once
+    assert store.sentence_vectors.shape == (len(store.sentence_rows), 64)
+    assert set(store.sentence_rows.tolist()) == set(range(len(store.chunks)))  # every chunk has a sentence
+    long = next(i for i, c in enumerate(store.chunks) if c.id == "003_889ea51d68b68c7c.txt:31-31")
+    assert (store.sentence_rows == long).sum() >= 2
+    assert json.loads((path / "manifest.json").read_text())["dense"]["sentences"] == len(store.sentence_rows)
+    # Chunk vectors are of the bare text; the heading goes to the keyword index only.
+    headed = next(c for c in store.chunks if c.section)
+    assert headed.text in first.embedded and headed.embed_text() not in first.embedded
+
+    first_sentence = "Nowe zdanie o rozmowach w Genewie w styczniu 2022 roku."
+    second_sentence = "Drugie zdanie o NATO i Rosji, też dość długie."
+    target = corpus_copy / "003_889ea51d68b68c7c.txt"
+    target.write_text(target.read_text("utf-8") + f"\n\n{first_sentence} {second_sentence}\n", "utf-8")
+    again = CountingEmbedder()
+    build_store(corpus_copy, path, again, progress=False)
+    assert again.embedded == [f"{first_sentence} {second_sentence}", first_sentence, second_sentence]
+
+
+def test_inconsistent_sentence_rows_are_a_clear_error(corpus_copy: Path, tmp_path: Path) -> None:
+    path = tmp_path / "idx"
+    build_store(corpus_copy, path, FakeEmbedder(), progress=False)
+    np.save(path / "sentence_rows.npy", np.array([999], dtype=np.int32), allow_pickle=False)
+    with pytest.raises(StoreError, match="rag index"):
+        Store.load(path)
+
+
 def test_model_mismatch_is_reported_not_mixed(corpus_copy: Path, tmp_path: Path) -> None:
     path = tmp_path / "idx"
     build_store(corpus_copy, path, FakeEmbedder(), progress=False)
@@ -72,7 +105,7 @@ def test_model_mismatch_is_reported_not_mixed(corpus_copy: Path, tmp_path: Path)
     other = CountingEmbedder()
     other.fingerprint = lambda: "other-v1"  # type: ignore[method-assign]
     report = build_store(corpus_copy, path, other, progress=False)
-    assert report.reused == 0 and report.embedded == report.chunks
+    assert report.reused == 0 and report.embedded >= report.chunks  # chunks and their sentences
 
 
 def test_format_mismatch(corpus_copy: Path, tmp_path: Path) -> None:
