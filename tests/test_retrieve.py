@@ -8,7 +8,8 @@ import pytest
 
 import numpy as np
 
-from rag.retrieve import KEYWORD_WEIGHT, RRF_K, Retriever
+from rag.retrieve import (KEYWORD_WEIGHT, NEIGHBOUR_SHARE, RRF_K, SENTENCE_SHARE, Retriever, adjacent_rows,
+                          best_per_row, neighbour_best)
 from rag.store import language_centred
 from tests.fakes import FakeEmbedder
 
@@ -32,15 +33,53 @@ def test_hybrid_rrf_is_reciprocal_rank_fusion(fake_retriever: Retriever) -> None
 
 
 def test_hybrid_is_weighted_score_fusion(fake_retriever: Retriever) -> None:
-    hits = fake_retriever.search("Stoltenberg dialog semnificativ", k=57, mode="hybrid")
-    dense = fake_retriever.dense_scores("Stoltenberg dialog semnificativ")
-    keyword = fake_retriever.keyword_scores("Stoltenberg dialog semnificativ")
+    question = "Stoltenberg dialog semnificativ"
+    hits = fake_retriever.search(question, k=57, mode="hybrid")
+    dense = fake_retriever.dense_scores(question)
+    keyword = fake_retriever.keyword_scores(question)
     norm = lambda x: (x - x.min()) / (x.max() - x.min())  # noqa: E731
-    expected = norm(dense) + KEYWORD_WEIGHT * norm(keyword)
+    semantic = norm(norm(dense) + NEIGHBOUR_SHARE * neighbour_best(norm(dense), adjacent_rows(fake_retriever.chunks)))
+    coverage = fake_retriever.store.keyword.coverage(question)
+    assert coverage == 1.0  # every word of this Romanian question occurs in the corpus
+    expected = semantic + KEYWORD_WEIGHT * coverage * norm(keyword)
     for hit in hits[:5]:
         i = fake_retriever.chunks.index(hit.chunk)
         assert hit.score == pytest.approx(float(expected[i]), abs=1e-5)
     assert hits[0].dense_score is not None and hits[0].keyword_score is not None
+
+
+def test_dense_blends_paragraph_and_best_sentence(fake_retriever: Retriever) -> None:
+    question = "Kreml Putin Biden II wojny światowej"
+    query = np.asarray(fake_retriever.embedder.embed_queries([question]), dtype=np.float32)[0]
+    row = next(i for i, c in enumerate(fake_retriever.chunks) if c.id == "003_889ea51d68b68c7c.txt:31-31")
+    own = fake_retriever.store.sentence_rows == row
+    assert own.sum() >= 2  # a multi-sentence paragraph
+    best = float((fake_retriever.store.sentence_vectors[own] @ query).max())
+    paragraph = float(fake_retriever.store.dense.reconstruct(row) @ query)
+    expected = (1 - SENTENCE_SHARE) * paragraph + SENTENCE_SHARE * best
+    assert fake_retriever.dense_scores(question)[row] == pytest.approx(expected, abs=1e-5)
+
+
+def test_best_per_row() -> None:
+    best = best_per_row(np.array([0.1, 0.7, 0.3, 0.2]), np.array([0, 0, 2, 2]), 3)
+    assert best[0] == pytest.approx(0.7) and best[1] == -np.inf and best[2] == pytest.approx(0.3)
+
+
+def test_adjacent_rows_stay_in_one_file(fake_retriever: Retriever) -> None:
+    chunks = fake_retriever.chunks
+    adjacent = adjacent_rows(chunks)
+    first = {c.source: i for i, c in reversed(list(enumerate(chunks)))}
+    for i, (before, after) in enumerate(adjacent):
+        assert (before == -1) == (first[chunks[i].source] == i)
+        if before >= 0:
+            assert chunks[before].source == chunks[i].source and chunks[before].end_line < chunks[i].start_line
+        if after >= 0:
+            assert adjacent[after, 0] == i
+
+
+def test_neighbour_best_takes_the_better_side() -> None:
+    adjacent = np.array([[-1, 1], [0, 2], [1, -1]])
+    assert neighbour_best(np.array([0.2, 0.9, 0.5]), adjacent).tolist() == pytest.approx([0.9, 0.5, 0.9])
 
 
 def test_language_centring_moves_documents_towards_the_corpus_mean() -> None:
