@@ -36,10 +36,11 @@ class Chunk:
         return list(enumerate(self.lines, start=self.start_line))
 
     def embed_text(self) -> str:
-        """Text given to the embedder and keyword index: the section heading helps retrieval.
+        """Text given to the keyword index: the section heading helps BM25 match topic words.
 
-        The document title is left out: it is usually the article's first sentence, and adding it
-        to every paragraph made all paragraphs of an article look alike.
+        The embedder gets the bare `text` (and its sentences): with the heading, dense hit@5 for
+        English questions fell from 0.95 to 0.90. The document title is left out everywhere: it is
+        usually the article's first sentence and made all paragraphs of an article look alike.
         """
         return f"{self.section}\n{self.text}" if self.section else self.text
 

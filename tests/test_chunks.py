@@ -45,7 +45,7 @@ def test_headings_become_sections_not_chunks(seeds_dir: Path) -> None:
     assert "Rozmowa Biden-Putin" not in texts
     assert "Spotkanie 7 grudnia" not in texts
     assert any(c.section == "Spotkanie 7 grudnia" and c.start_line == 19 for c in chunks)
-    # The heading reaches the embedder and keyword index through embed_text.
+    # The heading reaches the keyword index through embed_text.
     c = next(c for c in chunks if c.section == "Rozmowa Biden-Putin")
     assert c.embed_text().startswith("Rozmowa Biden-Putin")
 
