@@ -72,7 +72,7 @@ def extractive_answer(question: str, language: str, evidence: Evidence, qe: Ques
         line = evidence.lines[j]
         citation = Citation(line.source, line.number, line.number, line.text)
         citations.append(citation)
-        shown = evidence.excerpt(j, qe.seg_cosine, evidence.config.context_line_chars)
+        shown = evidence.excerpt(j, qe.seg_cosine, evidence.config.extract_line_chars)
         quotes.append(f"- “{shown}” [{n}]")
         details.append({"text": shown, "supported": True, "score": round(float(qe.scores[j]), 4),
                         "citations": [citation.to_dict()]})
