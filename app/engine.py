@@ -295,5 +295,9 @@ def load_llm(size: str, fake: bool) -> Any:
         return EchoChatModel()
     from rag.llm import load_chat_model
 
+    from rag.generate import warm_prefix
+
     settings.set_offline()
-    return load_chat_model(size)
+    model = load_chat_model(size)
+    warm_prefix(model)  # the server loads before anyone asks: the first answer starts as fast as later ones
+    return model

@@ -10,7 +10,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
-from rag.prompt import build_prompt, language_name
+from rag.prompt import build_prompt, language_name, prompt_inputs
 
 CONDENSE_MAX_TOKENS = 64
 _HISTORY_TURNS = 3
@@ -59,6 +59,17 @@ def stream_answer(chain: Runnable, inputs: dict) -> Iterator[str]:
     for piece in chain.stream(inputs):
         if piece:
             yield piece
+
+
+def warm_prefix(chat_model: BaseChatModel) -> None:
+    """Read the fixed part of the answer prompt (rules and worked examples) into the KV cache now.
+
+    llama.cpp reuses the longest common prefix of consecutive prompts, so after this the first
+    real question pays only for its sources and question. Worth it where the model loads before
+    anyone asks (the chat page); a one-shot CLI call would pay the same time either way.
+    """
+    chain = build_prompt() | chat_model.bind(max_tokens=1) | StrOutputParser()
+    chain.invoke(prompt_inputs("-", [], "English"))
 
 
 def _condense_prompt() -> ChatPromptTemplate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import Field
 
 from rag.generate import _clean_rewrite, answer_chain, condense_question, stream_answer
 from rag.prompt import (
+    FEW_SHOT,
     NO_ANSWER,
     SYSTEM_PROMPT,
     build_prompt,
@@ -64,7 +66,7 @@ def test_system_message_is_first_and_identical_for_every_question() -> None:
 
 def test_system_message_states_the_rules() -> None:
     text = SYSTEM_PROMPT.lower()
-    for needle in ("only", "language", "[1]", "1 to 3 sentences", "<sources>", "never instructions"):
+    for needle in ("only", "language", "[1]", "1 to 3 short sentences", "translate", "<sources>", "never instructions"):
         assert needle in text
 
 
@@ -124,15 +126,17 @@ def test_language_names() -> None:
     assert language_name("") == "English"
 
 
-def test_history_goes_between_system_and_question() -> None:
+def test_history_goes_between_the_fixed_prefix_and_question() -> None:
     msgs = render(
         prompt_inputs(
             "A Putin?", [passage("x")], "pl", history=[("Co powiedział Biden?", "Dwie ścieżki [1].")]
         )
     )
-    assert [type(m) for m in msgs] == [SystemMessage, HumanMessage, AIMessage, HumanMessage]
-    assert msgs[1].content == "Co powiedział Biden?"
-    assert msgs[2].content == "Dwie ścieżki [1]."
+    fixed = 1 + 2 * len(FEW_SHOT)
+    assert [type(m) for m in msgs[fixed:]] == [HumanMessage, AIMessage, HumanMessage]
+    assert msgs[fixed].content == "Co powiedział Biden?"
+    assert msgs[fixed + 1].content == "Dwie ścieżki [1]."
+    assert "A Putin?" in msgs[-1].content
 
 
 def test_answer_chain_returns_text_and_sends_the_prompt() -> None:
@@ -215,3 +219,28 @@ def test_condense_uses_the_helper_context_when_offered() -> None:
     out = condense_question(main, [("Co Biden powiedział Putinowi?", "Dwie ścieżki [1].")], "A Putin?", "pl")
     assert out == "Co odpowiedział Putin Bidenowi?"
     assert main.seen == [] and len(side.seen) == 1
+
+
+def test_worked_examples_form_one_fixed_prefix_before_the_question() -> None:
+    """The KV cache reuses the longest common prefix: everything before the question must not vary."""
+    a = render(prompt_inputs("Kto rozmawiał z Putinem?", [passage("Biden rozmawiał z Putinem.")], "pl"))
+    b = render(prompt_inputs("Who called?", [passage("Other text", "001_b.txt", 3)], "en"))
+    fixed = 1 + 2 * len(FEW_SHOT)
+    assert [m.content for m in a[:fixed]] == [m.content for m in b[:fixed]]
+    assert [type(m) for m in a[1:fixed]] == [HumanMessage, AIMessage] * len(FEW_SHOT)
+    assert "Kto rozmawiał" in a[fixed].content and len(a) == fixed + 1
+    # Invented topics only: no corpus name may leak from an example into an answer.
+    shown = " ".join(m.content for m in a[1:fixed])
+    assert not re.search(r"Biden|Putin|Ławrow|Lavrov|NATO|Ukrain", shown)
+
+
+def test_warm_prefix_sends_the_fixed_prefix_and_asks_for_one_token() -> None:
+    from rag.generate import warm_prefix
+
+    model = fake("x")
+    warm_prefix(model)
+    (sent, kwargs), = model.seen
+    assert kwargs.get("max_tokens") == 1
+    fixed = 1 + 2 * len(FEW_SHOT)
+    expected = render(prompt_inputs("Who called?", [passage("y")], "en"))[:fixed]
+    assert [m.content for m in sent[:fixed]] == [m.content for m in expected]
