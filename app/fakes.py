@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-_SOURCE = re.compile(r"<source [^>]*>\n(.*?)\n</source>", re.DOTALL)
+_SOURCE = re.compile(r"^\[\d+\](?: \d{4}-\d{2}:)? (.*)$", re.MULTILINE)
 _FOLLOW_UP = re.compile(r"Follow-up question:\s*(.+)")
 _QUESTION = re.compile(r"^Question:\s*(.+)$", re.MULTILINE)
 # What the fake "makes up" when no source fits: invented names and a number found in no article,

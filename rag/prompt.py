@@ -55,9 +55,9 @@ Answer in {language}, using only the sources above, with citations like [1]."""
 FEW_SHOT: list[tuple[dict[str, str], str]] = [
     (
         {
-            "sources": '<source id="1" date="2020-05">\nMinister zdrowia zapowiedział w środę, że trzecia dawka '
-            "szczepionki będzie dostępna od listopada dla osób powyżej 60. roku życia.\n</source>\n"
-            '<source id="2" date="2020-05">\nRozmowa ministrów trwała około godziny.\n</source>',
+            "sources": "[1] 2020-05: Minister zdrowia zapowiedział w środę, że trzecia dawka szczepionki będzie "
+            "dostępna od listopada dla osób powyżej 60. roku życia.\n"
+            "[2] 2020-05: Rozmowa ministrów trwała około godziny.",
             "question": "What did the health minister announce on Wednesday?",
             "language": "English",
         },
@@ -65,10 +65,8 @@ FEW_SHOT: list[tuple[dict[str, str], str]] = [
     ),
     (
         {
-            "sources": '<source id="1" date="2019-03">\nPortul Constanța a primit marți o navă cu 40.000 de tone '
-            "de cereale.\n</source>\n"
-            '<source id="2" date="2019-03">\nDescărcarea va dura trei zile, a precizat directorul portului.'
-            "\n</source>",
+            "sources": "[1] 2019-03: Portul Constanța a primit marți o navă cu 40.000 de tone de cereale.\n"
+            "[2] 2019-03: Descărcarea va dura trei zile, a precizat directorul portului.",
             "question": "Ile potrwa rozładunek statku?",
             "language": "Polish",
         },
@@ -76,8 +74,7 @@ FEW_SHOT: list[tuple[dict[str, str], str]] = [
     ),
     (
         {
-            "sources": '<source id="1" date="2019-03">\nPortul Constanța a primit marți o navă cu 40.000 de tone '
-            "de cereale.\n</source>",
+            "sources": "[1] 2019-03: Portul Constanța a primit marți o navă cu 40.000 de tone de cereale.",
             "question": "Cine a câștigat alegerile din Franța?",
             "language": "Romanian",
         },
@@ -124,21 +121,16 @@ def _neutralise(text: str) -> str:
     return _FENCE_TAG.sub(lambda m: f"‹{m.group(1)}›", text)
 
 
-def _attr(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def format_source(number: int, passage: Passage) -> str:
-    """One passage as a tagged block: its number and the article date (for "on 30 December" questions).
+    """One passage as one line inside the fence: "[n] YYYY-MM: text" (the date answers "on 30 December").
 
     File names and line numbers stay out: the model cites by number and `rag.ground` maps numbers
-    to lines. They cost ~30 tokens per source (hex file names tokenise badly), about 2.5 s of
-    prompt reading per answer with the default model on two cores.
+    to lines. A bare "[n] date:" label costs ~9 tokens where an XML tag pair cost ~20, and every
+    prompt token is ~7 ms of waiting on two cores; the <sources> fence around all of them stays.
     """
-    attrs = f'id="{number}"'
-    if passage.date:
-        attrs += f' date="{_attr(passage.date)}"'
-    return f"<source {attrs}>\n{_neutralise(passage.text.strip())}\n</source>"
+    text = " ".join(_neutralise(passage.text).split())
+    label = f"[{number}] {passage.date}:" if passage.date else f"[{number}]"
+    return f"{label} {text}"
 
 
 def format_sources(passages: Sequence[Passage]) -> str:

@@ -15,7 +15,10 @@ RETRIEVAL_FLOORS = {"en": 0.97, "pl": 1.00, "ro": 1.00, "all": 0.98}  # measured
 # Extractive answers over every question (instant, no LLM).
 EXTRACTIVE_FLOORS = {"key_facts": 0.65, "refusal_recall": 0.71, "citation_precision": 0.46}
 # Model answers over a small slice (the first dev questions of each language, 3 answerable + 1 not).
-LLM_FLOORS = {"key_facts": 0.0, "lang_match": 0.0, "refusal_recall": 0.0}
+# Measured on this slice: key facts 0.556, language 1.000, refusal recall 1.000, citation precision 0.537.
+# Each floor sits one question below it: thread counts adapt to load, and llama.cpp's sums (hence a
+# greedy answer) can differ between 1 and 2 threads.
+LLM_FLOORS = {"key_facts": 0.44, "lang_match": 0.91, "refusal_recall": 0.66, "citation_precision": 0.40}
 LLM_SLICE = {True: 3, False: 1}  # answerable / unanswerable questions per language
 
 
