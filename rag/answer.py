@@ -67,18 +67,38 @@ def _line_passage(evidence: Evidence, qe: QuestionEvidence, j: int, text: str) -
     return Passage(chunk=chunk, score=float(qe.scores[j]), dense_score=float(qe.cosine[j]))
 
 
-def select_context(evidence: Evidence, qe: QuestionEvidence) -> list[Passage]:
-    """The lines worth sending to the model, best first, within the character budget.
+def _section_followers(evidence: Evidence, j: int, limit: int) -> list[int]:
+    """Up to `limit` citable lines after line j in its article and section, in reading order.
 
-    Long lines are cut to their sentences closest to the question, so the text of a prompt
-    passage may be part of its line; citations always quote the whole line from the file.
+    News reports name an event first ("Biden spoke with Putin on 30 December") and say what
+    happened in it in the next paragraphs; those paragraphs rarely match the question as well as
+    the line naming the event does, so they would miss a tight prompt on score alone.
+    """
+    if limit <= 0:
+        return []
+    anchor = evidence.lines[j]
+    section = evidence.passages[anchor.passage].chunk.section
+    after = [i for i, ln in enumerate(evidence.lines)
+             if ln.source == anchor.source and ln.number > anchor.number and evidence.supports[i]
+             and evidence.passages[ln.passage].chunk.section == section]
+    return sorted(after, key=lambda i: evidence.lines[i].number)[:limit]
+
+
+def select_context(evidence: Evidence, qe: QuestionEvidence) -> list[Passage]:
+    """The lines worth sending to the model, within the character budget.
+
+    The best line comes first, followed by the lines after it in its section; then the other lines
+    by score. Long lines are cut to their sentences closest to the question, so the text of a
+    prompt passage may be part of its line; citations always quote the whole line from the file.
     """
     c = evidence.config
+    ranked = [j for j in qe.ranked() if qe.scores[j] >= qe.best() - c.context_margin]
+    if ranked:
+        follow = _section_followers(evidence, ranked[0], c.context_follow)
+        ranked = [ranked[0], *follow, *(j for j in ranked[1:] if j not in follow)]
     out: list[Passage] = []
     used = 0
-    for j in qe.ranked():
-        if qe.scores[j] < qe.best() - c.context_margin:
-            break
+    for j in ranked:
         text = evidence.excerpt(j, qe.seg_cosine, c.context_line_chars)
         if out and used + len(text) > c.context_chars:
             continue  # a shorter line further down may still fit

@@ -68,6 +68,7 @@ class GroundingConfig:
     neighbour_window: int = 2  # paragraphs either side
     context_chars: int = 850  # source text sent to the model (~300 tokens; prompt reading is ~146 tokens/s)
     context_margin: float = 0.25  # lines this far below the best question score are not sent
+    context_follow: int = 2  # lines after the best one in its section, sent right after it
     # A long line is cut to its best sentences for the prompt: four short excerpts inform the model
     # more than two whole paragraphs for the same prompt-reading time.
     context_line_chars: int = 320

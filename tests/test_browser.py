@@ -193,7 +193,8 @@ def test_question_answered_with_citations_in_chromium(server: str, record_proper
     print(f"\nbrowser timings: {timings}\nanswer: {answer}\nscreenshot: {shot}")
     low = answer.lower()
     assert re.search(r"d[iy]plom", low), answer  # diplomacy / dyplomacja / diplomație
-    assert re.search(r"deter|sanc|sankc|odstrasz|descuraj", low), answer  # deterrence / sanctions
+    # The second path: "odstraszanie" comes out as deterrence, intimidation or sanctions.
+    assert re.search(r"deter|intimid|sanc|sankc|odstrasz|descuraj", low), answer
     assert re.search(r"\[\d+\]", answer), answer
     assert re.search(r"0\d\d_[0-9a-f]+\.txt", text), text
     assert re.search(r"lines? \d+", text), text
