@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from rag import settings
 from rag.extractive import extractive_answer
 from rag.ground import (
@@ -27,6 +29,7 @@ from rag.ground import (
     ground_answer,
     low_evidence,
     refusal_answer,
+    remember_document_vectors,
     score_question,
 )
 from rag.language import answer_language
@@ -107,6 +110,33 @@ def select_context(evidence: Evidence, qe: QuestionEvidence) -> list[Passage]:
     return out
 
 
+def _warm(llm: BaseChatModel) -> None:
+    """Have the prompt's fixed prefix in the KV cache before the first question (from disk when saved)."""
+    from rag.generate import warm_prefix
+
+    try:
+        warm_prefix(llm)
+    except Exception as exc:  # only speed is at stake: the first answer then reads the prefix itself
+        log.warning("could not warm the prompt prefix: %s", exc)
+
+
+def _reuse_index_vectors(retriever: Any) -> None:
+    """Hand the index's paragraph and sentence vectors to the grounding cache (same embedder)."""
+    store, embedder = getattr(retriever, "store", None), getattr(retriever, "embedder", None)
+    if store is None or embedder is None:
+        return
+    from rag.store import sentence_units
+
+    try:
+        texts = [c.text for c in store.chunks] + sentence_units(store.chunks)[0]
+        vectors = np.concatenate([store.vectors(), store.raw_sentence_vectors()])
+    except (OSError, ValueError) as exc:  # an older index without them: lines get embedded as needed
+        log.debug("index vectors not reused: %s", exc)
+        return
+    if len(texts) == len(vectors):
+        remember_document_vectors(embedder, texts, vectors)
+
+
 class Answerer:
     """Answers questions over one retriever; holds the (optional) chat model and grounding thresholds."""
 
@@ -116,6 +146,7 @@ class Answerer:
         self.config = config or GroundingConfig()
         self._chain: Runnable | None = None
         self._vocabulary: Vocabulary | None = None
+        _reuse_index_vectors(retriever)
 
     @property
     def vocabulary(self) -> Vocabulary | None:
@@ -140,6 +171,7 @@ class Answerer:
                 llm = load_chat_model(model)
             except ModelError as exc:
                 raise AnswerError(str(exc)) from exc
+            _warm(llm)
         return cls(retriever, llm, config)
 
     # -- public API ---------------------------------------------------------------------------------

@@ -501,6 +501,23 @@ def embed_documents_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return np.stack([_EMBED_CACHE[(eid, t)] for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
 
+def remember_document_vectors(embedder: Embedder, texts: Sequence[str], vectors: np.ndarray) -> int:
+    """Seed the cache with document vectors computed elsewhere by the same embedder (the index's).
+
+    Nearly every line the grounding embeds is a paragraph or sentence the index already embedded;
+    reusing those saves ~3 s of CPU on a process's first answer (the one-shot CLI's only one).
+    Returns how many were added; never more than the cache holds.
+    """
+    eid = _embedder_id(embedder)
+    added = 0
+    for text, vec in zip(texts, vectors):
+        key = (eid, text.strip())
+        if key not in _EMBED_CACHE and len(_EMBED_CACHE) < _EMBED_CACHE_SIZE:
+            _EMBED_CACHE[key] = np.asarray(vec, dtype=np.float32)
+            added += 1
+    return added
+
+
 def _segments(text: str, long_chars: int) -> list[str]:
     """What to embed for a line: the line, plus its sentences when it is long (claims are short)."""
     text = text.strip()

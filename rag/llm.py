@@ -417,6 +417,25 @@ def _chat_class() -> type:
                             n = self._set_threads(fewer)
                     yield chunk
 
+        def restore_prefix(self, path: Path) -> int:
+            """Load a saved prompt prefix (see rag.prefix_cache); tokens restored, 0 when unusable."""
+            from rag import prefix_cache
+
+            with self._call_lock:
+                return prefix_cache.load(self.client, path)
+
+        def save_prefix(self, path: Path) -> bool:
+            """Save what the context holds now (right after a warm-up: the fixed prompt prefix)."""
+            from rag import prefix_cache
+
+            with self._call_lock:
+                return prefix_cache.save(self.client, path)
+
+        def prefix_state_path(self, prompt_text: str) -> Path:
+            from rag import prefix_cache
+
+            return prefix_cache.state_path(models_dir(), Path(self.model_path), self.n_ctx, prompt_text)
+
         def helper_model(self) -> BaseChatModel:
             """A second context on the same weights for short side tasks (follow-up rewriting).
 

@@ -27,12 +27,23 @@ def main(argv: list[str] | None = None) -> int:
     for name in filter(None, (m.strip() for m in args.models.split(","))):
         if name != "none":
             print(f"prepare: LLM '{name}' ready at {resolve_model_path(name)}", file=sys.stderr)
+            _cache_prompt_prefix(name)
     from rag.retrieve import Retriever
 
     retriever = Retriever.load()
     print(f"prepare: index {retriever.store.path} holds {len(retriever.chunks)} chunks "
           f"({time.perf_counter() - started:.1f}s)", file=sys.stderr)
     return 0
+
+
+def _cache_prompt_prefix(name: str) -> None:
+    """Read the answer prompt's fixed prefix once and save it, so the first answer starts sooner."""
+    from rag.generate import warm_prefix
+    from rag.llm import load_chat_model
+
+    t0 = time.perf_counter()
+    warm_prefix(load_chat_model(name))
+    print(f"prepare: prompt prefix of '{name}' cached ({time.perf_counter() - t0:.1f}s)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _sentence_units(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
+def sentence_units(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
     """Every chunk's sentences, and for each the chunk row it came from."""
     texts: list[str] = []
     rows: list[int] = []
@@ -193,7 +193,7 @@ def _previous_vectors(path: Path, fingerprint: str) -> tuple[dict[str, np.ndarra
     except (OSError, ValueError):
         return {}, {}
     cache = {_text_key(c.text): vecs[i] for i, c in enumerate(old.chunks)}
-    cache.update(zip((_text_key(t) for t in _sentence_units(old.chunks)[0]), sentence_vecs))
+    cache.update(zip((_text_key(t) for t in sentence_units(old.chunks)[0]), sentence_vecs))
     return cache, old.manifest.get("files", {})
 
 
@@ -211,7 +211,7 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
     new_files = {d.source: d.sha256 for d in docs}
     report.changed = sorted(s for s, h in new_files.items() if old_files.get(s) != h)
     report.removed = sorted(set(old_files) - set(new_files))
-    sentence_texts, sentence_rows = _sentence_units(chunks)
+    sentence_texts, sentence_rows = sentence_units(chunks)
     texts = [c.text for c in chunks]
     all_vectors = _embed_missing(texts + sentence_texts, cache, embedder, progress, report)
     vectors, sentence_vectors = all_vectors[:len(chunks)], all_vectors[len(chunks):]

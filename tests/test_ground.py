@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from rag.corpus import load_corpus
@@ -319,3 +320,48 @@ def test_real_embedder_grounds_cross_lingual_answers(real_retriever: Retriever) 
     for made_up in ("Brazil won the 2018 World Cup [1].", "Macron told Putin on 30 December that Europe "
                                                           "must join the talks [1]."):
         assert ground_answer(question, made_up, "en", ev).refused
+
+
+class _CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the document texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.embedded += list(texts)
+        return super().embed_documents(texts)
+
+
+def test_remembered_vectors_are_not_embedded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    from rag import ground
+
+    monkeypatch.setattr(ground, "_EMBED_CACHE", OrderedDict())
+    embedder = _CountingEmbedder()
+    known = ["Biden offered two paths.", "Putin warned of a rupture."]
+    added = ground.remember_document_vectors(embedder, known, FakeEmbedder().embed_documents(known))
+    vectors = ground.embed_documents_cached(embedder, [known[1], "A line nobody embedded yet."])
+    assert added == 2
+    assert embedder.embedded == ["A line nobody embedded yet."]
+    assert np.allclose(vectors[0], FakeEmbedder().embed_documents([known[1]])[0])
+
+
+def test_answerer_reuses_the_index_vectors_for_grounding(fake_retriever, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import OrderedDict
+
+    from rag import ground
+    from rag.answer import Answerer
+
+    monkeypatch.setattr(ground, "_EMBED_CACHE", OrderedDict())
+    embedder = _CountingEmbedder()
+    monkeypatch.setattr(fake_retriever, "embedder", embedder)
+    answerer = Answerer(fake_retriever, None)
+    answerer.ask("What did Biden offer Putin on 30 December?", mode="extractive")
+    lines = [ln for p in fake_retriever.search("What did Biden offer Putin on 30 December?", k=12)
+             for ln in p.text.split("\n") if ln.strip()]
+    assert lines
+    # Every paragraph line the grounding looked at was embedded at index time: at most a few
+    # sentence pieces split differently are embedded anew, never the lines themselves.
+    assert not set(embedder.embedded) & {ln.strip() for ln in lines}, embedder.embedded
