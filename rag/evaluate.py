@@ -595,7 +595,7 @@ def render_chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = [p for p in ("retrieval", "answers") if results[p]]
-    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(7 * max(len(panels), 1), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(7 * max(len(panels), 1), 5.2), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         if panel == "retrieval":
             langs = list(next(iter(results["retrieval"].values()))["summary"])
@@ -621,7 +621,8 @@ def _grouped_bars(ax: Any, groups: list[str], series: dict[str, list[float]], ti
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
+    # Below the bars, not over them: the tallest bars reach the top of the panel.
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
 
 
 def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
