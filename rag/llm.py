@@ -393,9 +393,15 @@ def _chat_class() -> type:
         @model_validator(mode="before")
         @classmethod
         def _threads_from_max(cls, values: Any) -> Any:
-            if isinstance(values, dict) and "max_threads" in values:
+            if not isinstance(values, dict):
+                return values
+            extra = dict(values.get("model_kwargs") or {})
+            # flash_attn stays off: +11 % prompt speed on 325 tokens alone, but no gain behind the
+            # 639-token cached prefix (82.7 vs 84.8 tokens/s in benchmarks/bench_answer.py).
+            if "max_threads" in values:
                 values.setdefault("n_threads", values["max_threads"])
-                values.setdefault("model_kwargs", {"n_threads_batch": values["max_threads"]})
+                extra.setdefault("n_threads_batch", values["max_threads"])
+            values["model_kwargs"] = extra
             return values
 
         def _set_threads(self, n: int) -> int:
@@ -434,7 +440,10 @@ def _chat_class() -> type:
         def prefix_state_path(self, prompt_text: str) -> Path:
             from rag import prefix_cache
 
-            return prefix_cache.state_path(models_dir(), Path(self.model_path), self.n_ctx, prompt_text)
+            # The context's settings are part of the key: with flash attention the V cache is laid out
+            # differently, and llama.cpp refuses a state saved under the other layout.
+            settings = f"n_ctx={self.n_ctx} flash_attn={bool(self.model_kwargs.get('flash_attn'))}"
+            return prefix_cache.state_path(models_dir(), Path(self.model_path), settings, prompt_text)
 
         def helper_model(self) -> BaseChatModel:
             """A second context on the same weights for short side tasks (follow-up rewriting).

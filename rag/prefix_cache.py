@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 SUFFIX = ".prefix.state"
 
 
-def state_path(directory: Path, model_path: Path, n_ctx: int, prompt_text: str) -> Path:
-    """Where the prefix state for this model file, context size, runtime and prompt lives.
+def state_path(directory: Path, model_path: Path, context: str, prompt_text: str) -> Path:
+    """Where the prefix state for this model file, context settings, runtime and prompt lives.
 
     The name changes when any of them changes, so a state is never loaded into the wrong model
     (its keys and values would be garbage for other weights) or kept for an old prompt.
@@ -31,7 +31,7 @@ def state_path(directory: Path, model_path: Path, n_ctx: int, prompt_text: str) 
     import llama_cpp
 
     stat = model_path.stat()
-    key = "\n".join([str(model_path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), str(n_ctx),
+    key = "\n".join([str(model_path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), context,
                      llama_cpp.__version__, prompt_text])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return directory / f"{model_path.stem}.{digest}{SUFFIX}"

@@ -17,19 +17,19 @@ def _model_file(tmp_path: Path, name: str) -> Path:
 
 def test_state_name_changes_with_prompt_and_context(tmp_path: Path) -> None:
     model = _model_file(tmp_path, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
-    a = prefix_cache.state_path(tmp_path, model, 4096, "system: rules")
-    assert a == prefix_cache.state_path(tmp_path, model, 4096, "system: rules")
-    assert a != prefix_cache.state_path(tmp_path, model, 4096, "system: other rules")
-    assert a != prefix_cache.state_path(tmp_path, model, 2048, "system: rules")
+    a = prefix_cache.state_path(tmp_path, model, "n_ctx=4096", "system: rules")
+    assert a == prefix_cache.state_path(tmp_path, model, "n_ctx=4096", "system: rules")
+    assert a != prefix_cache.state_path(tmp_path, model, "n_ctx=4096", "system: other rules")
+    assert a != prefix_cache.state_path(tmp_path, model, "n_ctx=2048", "system: rules")
     assert a.name.startswith("qwen2.5-coder-1.5b-instruct-q4_k_m.") and a.name.endswith(prefix_cache.SUFFIX)
 
 
 def test_stale_states_of_the_same_model_go_and_other_models_stay(tmp_path: Path) -> None:
     big = _model_file(tmp_path, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
     small = _model_file(tmp_path, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
-    old = prefix_cache.state_path(tmp_path, big, 4096, "old prompt")
-    other = prefix_cache.state_path(tmp_path, small, 4096, "old prompt")
-    current = prefix_cache.state_path(tmp_path, big, 4096, "new prompt")
+    old = prefix_cache.state_path(tmp_path, big, "n_ctx=4096", "old prompt")
+    other = prefix_cache.state_path(tmp_path, small, "n_ctx=4096", "old prompt")
+    current = prefix_cache.state_path(tmp_path, big, "n_ctx=4096", "new prompt")
     for path in (old, other, current):
         path.write_bytes(b"state")
     prefix_cache._drop_stale(current)
