@@ -158,11 +158,15 @@ class Answerer:
 
     @classmethod
     def load(cls, model: str | None = "default", store_dir: Path | None = None, corpus_dir: Path | None = None,
-             config: GroundingConfig | None = None) -> Answerer:
-        """Open the index (building it if needed) and, unless `model` is None, the local chat model."""
-        from rag.retrieve import Retriever
+             config: GroundingConfig | None = None, retriever: Any = None) -> Answerer:
+        """Open the index (building it if needed) and, unless `model` is None, the local chat model.
 
-        retriever = Retriever.load(store_dir=store_dir, corpus_dir=corpus_dir)
+        A `retriever` given is used as is (store_dir and corpus_dir are then ignored).
+        """
+        if retriever is None:
+            from rag.retrieve import Retriever
+
+            retriever = Retriever.load(store_dir=store_dir, corpus_dir=corpus_dir)
         llm = None
         if model:
             from rag.llm import ModelError, load_chat_model

