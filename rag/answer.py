@@ -32,6 +32,7 @@ from rag.ground import (
     refusal_answer,
     remember_document_vectors,
     score_question,
+    strip_markers,
 )
 from rag.language import answer_language
 from rag.types import Answer, Passage
@@ -283,6 +284,30 @@ class Answerer:
             self._chain = answer_chain(self.llm)
         return self._chain
 
+    def _off_language(self, draft: str, language: str, context: list[Passage]) -> bool:
+        """A draft not in the answer language although it was asked for (see
+        `GroundingConfig.pivot_languages`): the model copied its source's language."""
+        from rag.generate import can_translate_to
+        from rag.language import detect_language
+        from rag.prompt import is_no_answer
+
+        if language not in self.config.pivot_languages or not can_translate_to(language):
+            return False
+        if not draft.strip() or is_no_answer(draft) or not context:
+            return False
+        return detect_language(strip_markers(draft)[0]) != language
+
+    def _via_english(self, question: str, context: list[Passage], language: str) -> str:
+        """The answer written in English (the model's best language) and translated; the streamed
+        draft it replaces stays on screen until the grounded answer settles."""
+        from rag.generate import stream_answer, stream_translation
+        from rag.prompt import is_no_answer, prompt_inputs
+
+        english = "".join(stream_answer(self._chain_for_model(), prompt_inputs(question, context, "en")))
+        if not english.strip() or is_no_answer(english):
+            return english
+        return "".join(stream_translation(self.llm, english, language))
+
     def _generate(self, question: str, standalone: str, language: str, evidence: Evidence, qe: QuestionEvidence,
                   timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
         """Stream the model's draft over the selected lines, then ground it."""
@@ -300,9 +325,11 @@ class Answerer:
                     timings["first_token_s"] = time.perf_counter() - t0
                 pieces.append(piece)
                 yield piece
+            draft = "".join(pieces)
+            if self._off_language(draft, language, context):
+                draft = self._via_english(standalone, context, language)
         except Exception as exc:  # llama.cpp, LangChain and OS errors alike
             raise AnswerError(f"The language model failed while answering: {exc}") from exc
-        draft = "".join(pieces)
         answer = ground_answer(question, draft, language, evidence, hint_passages=context)
         if answer.refused:
             answer = self._fallback(question, language, evidence, qe, answer)
