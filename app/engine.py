@@ -191,6 +191,7 @@ class Engine:
         self.corpus_dir = corpus_dir
         self.fake = fake
         self._build_lock = threading.Lock()
+        self._answerers: dict[int, Any] = {}  # per chat model, for the current retriever
 
     @classmethod
     def load(cls, store_dir: Path, corpus_dir: Path, fake: bool) -> Engine:
@@ -220,9 +221,14 @@ class Engine:
         )
 
     def answerer(self, llm: Any) -> Any:
+        """One Answerer per chat model and index, kept across questions: building one reads the
+        index's vectors into the grounding cache and the corpus vocabulary, once."""
         from rag.answer import Answerer
 
-        return Answerer(self.retriever, llm, self.grounding_config())
+        current = self._answerers.get(id(llm))
+        if current is None or current.llm is not llm or current.retriever is not self.retriever:
+            current = self._answerers[id(llm)] = Answerer(self.retriever, llm, self.grounding_config())
+        return current
 
     # -- corpus changes ---------------------------------------------------------------------------
 

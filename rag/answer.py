@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import time
 import warnings
-import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,20 +121,11 @@ def _warm(llm: BaseChatModel) -> None:
         log.warning("could not warm the prompt prefix: %s", exc)
 
 
-# Loaded indexes whose vectors the grounding cache already has, by id (a Store is not hashable).
-_PRIMED: dict[int, weakref.ref] = {}
-
-
 def _reuse_index_vectors(retriever: Any) -> None:
-    """Hand the index's paragraph and sentence vectors to the grounding cache (same embedder), once
-    per loaded index: the chat page builds an Answerer per question."""
+    """Hand the index's paragraph and sentence vectors to the grounding cache (same embedder)."""
     store, embedder = getattr(retriever, "store", None), getattr(retriever, "embedder", None)
     if store is None or embedder is None:
         return
-    seen = _PRIMED.get(id(store))
-    if seen is not None and seen() is store:
-        return
-    _PRIMED[id(store)] = weakref.ref(store)
     from rag.store import sentence_units
 
     try:

@@ -119,10 +119,7 @@ def stream_translation(chat_model: BaseChatModel | Runnable, text: str, language
         ("ai", _escape_braces(example_tr)),
         ("human", "{text}"),
     ])
-    helper = getattr(chat_model, "helper_model", None)
-    model = helper() if callable(helper) else chat_model
-    if isinstance(model, BaseChatModel):
-        model = model.bind(max_tokens=TRANSLATE_MAX_TOKENS)
+    model = _side_model(chat_model, TRANSLATE_MAX_TOKENS)
     yield from stream_answer(prompt | model | StrOutputParser(), {"text": text.strip()})
 
 
@@ -157,12 +154,12 @@ def _clean_rewrite(text: str) -> str:
     return line.strip().strip('"“”„«»').strip()
 
 
-def _side_model(chat_model: BaseChatModel | Runnable) -> Runnable:
-    """The model for rewriting, capped short; a separate llama.cpp context when the model offers one,
-    so the answer prompt's cached prefix survives the rewrite."""
+def _side_model(chat_model: BaseChatModel | Runnable, max_tokens: int) -> Runnable:
+    """The model for a side task (rewriting, translating), capped at `max_tokens`; a separate
+    llama.cpp context when the model offers one, so the answer prompt's cached prefix survives it."""
     helper = getattr(chat_model, "helper_model", None)
     model = helper() if callable(helper) else chat_model
-    return model.bind(max_tokens=CONDENSE_MAX_TOKENS) if isinstance(model, BaseChatModel) else model
+    return model.bind(max_tokens=max_tokens) if isinstance(model, BaseChatModel) else model
 
 
 def _names(text: str) -> list[str]:
@@ -199,7 +196,7 @@ def condense_question(
         from rag.language import answer_language
 
         language = answer_language(question)
-    chain = _condense_prompt() | _side_model(chat_model) | StrOutputParser()
+    chain = _condense_prompt() | _side_model(chat_model, CONDENSE_MAX_TOKENS) | StrOutputParser()
     raw = chain.invoke(
         {
             "conversation": _conversation(history),

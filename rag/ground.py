@@ -69,8 +69,8 @@ class GroundingConfig:
     context_chars: int = 850  # source text sent to the model (~300 tokens; prompt reading is ~146 tokens/s)
     context_margin: float = 0.25  # lines this far below the best question score are not sent
     context_follow: int = 2  # lines after the best one in its section, sent right after it
-    # Answer languages written in English first and then translated when the main source is in
-    # another language: asked for Romanian over Polish lines, the 1.5B model copies Polish phrases.
+    # Answer languages whose off-language drafts are rewritten: English answer, then translated.
+    # Asked for Romanian over Polish lines, the 1.5B model copies the Polish (Answerer._via_english).
     pivot_languages: tuple[str, ...] = ("ro",)
     # A long line is cut to its best sentences for the prompt: four short excerpts inform the model
     # more than two whole paragraphs for the same prompt-reading time.

@@ -372,7 +372,8 @@ def _chat_class() -> type:
 
         Defaults differ from ChatLlamaCpp's on purpose: its rope_freq_base=10000 overrides the GGUF's
         value (Qwen2.5 needs 1e6; answers turn to nonsense), n_batch=8 makes prompt reading slow, and
-        repeat_penalty would discourage repeating "[1]".
+        repeat_penalty would discourage repeating "[1]". flash_attn stays off: +11 % prompt speed on a
+        bare 325-token prompt, but none behind the cached 639-token prefix (benchmarks/bench_answer.py).
         """
 
         adaptive_threads: bool = True
@@ -393,15 +394,9 @@ def _chat_class() -> type:
         @model_validator(mode="before")
         @classmethod
         def _threads_from_max(cls, values: Any) -> Any:
-            if not isinstance(values, dict):
-                return values
-            extra = dict(values.get("model_kwargs") or {})
-            # flash_attn stays off: +11 % prompt speed on 325 tokens alone, but no gain behind the
-            # 639-token cached prefix (82.7 vs 84.8 tokens/s in benchmarks/bench_answer.py).
-            if "max_threads" in values:
+            if isinstance(values, dict) and "max_threads" in values:
                 values.setdefault("n_threads", values["max_threads"])
-                extra.setdefault("n_threads_batch", values["max_threads"])
-            values["model_kwargs"] = extra
+                values.setdefault("model_kwargs", {"n_threads_batch": values["max_threads"]})
             return values
 
         def _set_threads(self, n: int) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SUFFIX = ".prefix.state"
+_DIGEST_CHARS = 16
 
 
 def state_path(directory: Path, model_path: Path, context: str, prompt_text: str) -> Path:
@@ -33,7 +34,7 @@ def state_path(directory: Path, model_path: Path, context: str, prompt_text: str
     stat = model_path.stat()
     key = "\n".join([str(model_path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), context,
                      llama_cpp.__version__, prompt_text])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:_DIGEST_CHARS]
     return directory / f"{model_path.stem}.{digest}{SUFFIX}"
 
 
@@ -83,7 +84,7 @@ def save(client: Any, path: Path) -> bool:
 
 def _drop_stale(current: Path) -> None:
     """Remove earlier prefix states of the same model (older prompt or runtime): each is ~20 MB."""
-    stem = current.name[: -len(SUFFIX) - 17]  # "<model stem>.<16 hex digits><SUFFIX>"
-    for old in current.parent.glob(f"{stem}.{'?' * 16}{SUFFIX}"):
+    stem = current.name[: -len(SUFFIX) - _DIGEST_CHARS - 1]  # "<model stem>.<digest><SUFFIX>"
+    for old in current.parent.glob(f"{stem}.{'?' * _DIGEST_CHARS}{SUFFIX}"):
         if old != current:
             old.unlink(missing_ok=True)

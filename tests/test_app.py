@@ -306,3 +306,17 @@ def test_failed_indexing_undoes_the_upload(
         eng.add_documents([check], lambda f, m: None)
     assert not (corpus_copy / "new.txt").exists()
     assert len(eng.sources()) == 5
+
+
+def test_engine_keeps_one_answerer_per_model_until_the_index_changes(tmp_path: Path, corpus_copy: Path) -> None:
+    from app.engine import Engine
+    from app.fakes import EchoChatModel
+
+    eng = Engine.load(tmp_path / "store", corpus_copy, fake=True)
+    first, other = EchoChatModel(), EchoChatModel()
+    kept = eng.answerer(first)
+    assert eng.answerer(first) is kept and kept.llm is first
+    assert eng.answerer(other) is not kept and eng.answerer(other).llm is other
+    eng.rebuild(lambda f, m: None)
+    fresh = eng.answerer(first)
+    assert fresh is not kept and fresh.retriever is eng.retriever

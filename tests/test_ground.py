@@ -351,11 +351,10 @@ def test_remembered_vectors_are_not_embedded_again(monkeypatch: pytest.MonkeyPat
 def test_answerer_reuses_the_index_vectors_for_grounding(fake_retriever, monkeypatch: pytest.MonkeyPatch) -> None:
     from collections import OrderedDict
 
-    from rag import answer, ground
+    from rag import ground
     from rag.answer import Answerer
 
     monkeypatch.setattr(ground, "_EMBED_CACHE", OrderedDict())
-    monkeypatch.setattr(answer, "_PRIMED", {})
     embedder = _CountingEmbedder()
     monkeypatch.setattr(fake_retriever, "embedder", embedder)
     answerer = Answerer(fake_retriever, None)
