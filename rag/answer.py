@@ -1,10 +1,10 @@
 """The question -> grounded answer pipeline shared by the CLI, the Streamlit page and the eval runner.
 
 validate -> detect language -> condense (follow-ups) -> retrieve -> refuse early on weak evidence
--> send only the lines that matter to the model -> stream -> ground every sentence in the lines.
-
-Prompt size dominates latency on two cores, so the model sees ~1,200 characters of the best-matching
-lines, not whole passages; grounding still checks the answer against everything retrieved.
+-> select the lines that answer -> show the best of them at once (verified, in the reader's
+language where a checked rendering exists) -> the model writes from the selected lines only, its
+citations bound by a grammar to their ids -> every written number, date and name is checked
+against the line it cites; a failing sentence gives way to that line.
 """
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ from rag.ground import (
     GroundingConfig,
     QuestionEvidence,
     Vocabulary,
-    ground_answer,
+    line_citations,
     low_evidence,
     refusal_answer,
     remember_document_vectors,
     score_question,
-    strip_markers,
+    split_sentences,
 )
+from rag.check import check_claim
 from rag.language import answer_language
+from rag.present import Composer, excerpt, reader_text
+from rag.render import RenderingStore
+from rag.select import Selection, select_lines
 from rag.types import Answer, Passage
 
 if TYPE_CHECKING:  # LangChain loads only when a model does
@@ -63,52 +67,26 @@ def validate_question(question: str | None) -> str:
     return text
 
 
-def _line_passage(evidence: Evidence, qe: QuestionEvidence, j: int, text: str) -> Passage:
+def _line_passage(evidence: Evidence, j: int, text: str, score: float) -> Passage:
     """A one-line passage for the prompt: the model cites [n] of exactly this line."""
     line = evidence.lines[j]
     chunk = dataclasses.replace(evidence.passages[line.passage].chunk, start_line=line.number,
                                 end_line=line.number, text=text)
-    return Passage(chunk=chunk, score=float(qe.scores[j]), dense_score=float(qe.cosine[j]))
+    return Passage(chunk=chunk, score=score)
 
 
-def _section_followers(evidence: Evidence, j: int, limit: int) -> list[int]:
-    """Up to `limit` citable lines after line j in its article and section, in reading order.
-
-    News reports name an event first ("Biden spoke with Putin on 30 December") and say what
-    happened in it in the next paragraphs; those paragraphs rarely match the question as well as
-    the line naming the event does, so they would miss a tight prompt on score alone.
-    """
-    if limit <= 0:
-        return []
-    anchor = evidence.lines[j]
-    section = evidence.passages[anchor.passage].chunk.section
-    after = [i for i, ln in enumerate(evidence.lines)
-             if ln.source == anchor.source and ln.number > anchor.number and evidence.supports[i]
-             and evidence.passages[ln.passage].chunk.section == section]
-    return sorted(after, key=lambda i: evidence.lines[i].number)[:limit]
+def select_context(evidence: Evidence, qe: QuestionEvidence, language: str = "en") -> list[Passage]:
+    """The selected lines as prompt passages, each in the form the model writes from (rag.present)."""
+    selection = select_lines(evidence, qe)
+    return [_line_passage(evidence, j, _prompt_text(evidence, qe, j, language), float(qe.scores[j]))
+            for j in selection.lines]
 
 
-def select_context(evidence: Evidence, qe: QuestionEvidence) -> list[Passage]:
-    """The lines worth sending to the model, within the character budget.
-
-    The best line comes first, followed by the lines after it in its section; then the other lines
-    by score. Long lines are cut to their sentences closest to the question, so the text of a
-    prompt passage may be part of its line; citations always quote the whole line from the file.
-    """
-    c = evidence.config
-    ranked = [j for j in qe.ranked() if qe.scores[j] >= qe.best() - c.context_margin]
-    if ranked:
-        follow = _section_followers(evidence, ranked[0], c.context_follow)
-        ranked = [ranked[0], *follow, *(j for j in ranked[1:] if j not in follow)]
-    out: list[Passage] = []
-    used = 0
-    for j in ranked:
-        text = evidence.excerpt(j, qe.seg_cosine, c.context_line_chars)
-        if out and used + len(text) > c.context_chars:
-            continue  # a shorter line further down may still fit
-        out.append(_line_passage(evidence, qe, j, text))
-        used += len(text)
-    return out
+def _prompt_text(evidence: Evidence, qe: QuestionEvidence, j: int, language: str) -> str:
+    line = evidence.lines[j]
+    if reader_text(line, language) == line.text.strip():
+        return evidence.excerpt(j, qe.seg_cosine, evidence.config.context_line_chars)
+    return excerpt(reader_text(line, language), None, evidence, evidence.config.context_line_chars)
 
 
 def _warm(llm: BaseChatModel) -> None:
@@ -138,14 +116,28 @@ def _reuse_index_vectors(retriever: Any) -> None:
         remember_document_vectors(embedder, texts, vectors)
 
 
-class Answerer:
-    """Answers questions over one retriever; holds the (optional) chat model and grounding thresholds."""
+def _corpus_of(retriever: Any) -> Path | None:
+    store = getattr(retriever, "store", None)
+    folder = (getattr(store, "manifest", None) or {}).get("corpus_dir")
+    return Path(folder) if folder else None
 
-    def __init__(self, retriever: Any, llm: BaseChatModel | None = None, config: GroundingConfig | None = None):
+
+def default_renderings(retriever: Any) -> RenderingStore | None:
+    """The checked renderings for the retriever's corpus (shipped with it, plus the cache's)."""
+    corpus = _corpus_of(retriever)
+    return RenderingStore.for_corpus(corpus) if corpus is not None else None
+
+
+class Answerer:
+    """Answers questions over one retriever; holds the (optional) chat model, thresholds and renderings."""
+
+    def __init__(self, retriever: Any, llm: BaseChatModel | None = None, config: GroundingConfig | None = None,
+                 renderings: RenderingStore | None = None):
         self.retriever = retriever
         self.llm = llm
         self.config = config or GroundingConfig()
-        self._chain: Runnable | None = None
+        self.renderings = renderings if renderings is not None else default_renderings(retriever)
+        self._chains: dict[int, Runnable] = {}
         self._vocabulary: Vocabulary | None = None
         _reuse_index_vectors(retriever)
 
@@ -194,7 +186,11 @@ class Answerer:
     def ask_stream(self, question: str, mode: str = "llm", k: int = 5, retrieval_mode: str = "hybrid",
                    filters: dict[str, Any] | None = None,
                    history: History | None = None) -> Iterator[str | Answer]:
-        """Yield draft text as the model writes it, then the final grounded Answer (always last)."""
+        """Yield the verified lines, then the model's text as it writes, then the final Answer (always last).
+
+        The final Answer's text is what the pieces showed, with sentences that failed their check
+        replaced by the line they cited; consumers that stream should show the final text at the end.
+        """
         if mode not in MODES:
             raise ValueError(f"unknown answer mode {mode!r}; choose from {', '.join(MODES)}")
         t0 = time.perf_counter()
@@ -206,7 +202,8 @@ class Answerer:
                                          filters=filters)
         passages = passages + self._neighbours(passages)
         timings = {"retrieve_s": time.perf_counter() - t_search}
-        evidence = Evidence(passages, self.retriever.embedder, self.config, self.vocabulary)
+        evidence = Evidence(passages, self.retriever.embedder, self.config, self.vocabulary,
+                            renderings=self.renderings.text if self.renderings is not None else None)
         qe = score_question(standalone, evidence, language)
         if mode == "llm" and self.llm is None:
             log.warning("no language model loaded: answering extractively")
@@ -249,81 +246,92 @@ class Answerer:
         else:
             answer = refusal_answer(question, language, evidence.passages)
         elapsed = time.perf_counter() - t0
-        answer.timings = {**timings, "first_token_s": elapsed, "total_s": elapsed}
+        answer.timings = {**timings, "first_line_s": elapsed, "first_token_s": elapsed, "total_s": elapsed}
         return answer
 
-    @staticmethod
-    def _fallback(question: str, language: str, evidence: Evidence, qe: QuestionEvidence,
-                  rejected: Answer) -> Answer:
-        """The evidence passed the refusal gate but nothing of the draft survived grounding (or the
-        model said the sources lack the answer): quote the best lines instead of refusing.
-
-        Refusal is decided from evidence, not from the model's say-so. On the dev questions, 7 of 50
-        answerable ones were refused this way before, and the quotes answered 5 of them; refusal
-        recall is unchanged, as every refused unanswerable question was already stopped by the gate.
-        The dropped draft sentences stay in `sentences`, marked unsupported, for the UI and the eval.
-        """
-        answer = extractive_answer(question, language, evidence, qe)
-        answer.sentences = [*rejected.sentences, *answer.sentences]
-        return answer
-
-    def _chain_for_model(self) -> Runnable:
-        if self._chain is None:
+    def _chain_for(self, n_lines: int) -> Runnable:
+        """The answer chain bound to the grammar for `n_lines` selected lines (built once per count)."""
+        if n_lines not in self._chains:
             from rag.generate import answer_chain
 
-            self._chain = answer_chain(self.llm)
-        return self._chain
+            self._chains[n_lines] = answer_chain(self.llm, n_lines)
+        return self._chains[n_lines]
 
-    def _off_language(self, draft: str, language: str, context: list[Passage]) -> bool:
-        """A draft not in the answer language although it was asked for (see
-        `GroundingConfig.pivot_languages`): the model copied its source's language."""
-        from rag.generate import can_translate_to
-        from rag.language import detect_language
-        from rag.prompt import is_no_answer
-
-        if language not in self.config.pivot_languages or not can_translate_to(language):
-            return False
-        if not draft.strip() or is_no_answer(draft) or not context:
-            return False
-        return detect_language(strip_markers(draft)[0]) != language
-
-    def _via_english(self, question: str, context: list[Passage], language: str) -> str:
-        """The answer written in English (the model's best language) and translated; the streamed
-        draft it replaces stays on screen until the grounded answer settles."""
-        from rag.generate import stream_answer, stream_translation
-        from rag.prompt import is_no_answer, prompt_inputs
-
-        english = "".join(stream_answer(self._chain_for_model(), prompt_inputs(question, context, "en")))
-        if not english.strip() or is_no_answer(english):
-            return english
-        return "".join(stream_translation(self.llm, english, language))
+    def _question_vector(self, evidence: Evidence, question: str) -> np.ndarray | None:
+        try:
+            return np.asarray(evidence.embedder.embed_queries([question]), dtype=np.float32)[0]
+        except Exception as exc:  # only the excerpt choice is at stake
+            log.debug("no question vector for excerpts: %s", exc)
+            return None
 
     def _generate(self, question: str, standalone: str, language: str, evidence: Evidence, qe: QuestionEvidence,
                   timings: dict[str, float], t0: float) -> Iterator[str | Answer]:
-        """Stream the model's draft over the selected lines, then ground it."""
+        """Show the verified lead lines, stream the model's sentences over the selection, check them."""
         from rag.generate import stream_answer
-        from rag.prompt import prompt_inputs
+        from rag.prompt import is_no_answer, prompt_inputs
 
-        context = select_context(evidence, qe)
-        # The standalone question already carries the conversation; history in the prompt would only
-        # lengthen it (latency) and invite answers from earlier turns instead of the sources.
-        inputs = prompt_inputs(standalone, context, language)
+        selection = select_lines(evidence, qe)
+        if not selection:
+            yield from self._final(refusal_answer(question, language, evidence.passages), timings, t0)
+            return
+        composer = Composer(evidence, language)
+        lead = composer.lead_block(selection.lead, self._question_vector(evidence, standalone), self.config.lead_chars)
+        timings["first_line_s"] = time.perf_counter() - t0
+        yield lead + "\n\n"
+        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, language), float(qe.scores[j]))
+                   for j in selection.lines]
         pieces: list[str] = []
         try:
-            for piece in stream_answer(self._chain_for_model(), inputs):
+            for piece in stream_answer(self._chain_for(len(context)), prompt_inputs(standalone, context, language)):
                 if not pieces:
                     timings["first_token_s"] = time.perf_counter() - t0
                 pieces.append(piece)
                 yield piece
-            draft = "".join(pieces)
-            if self._off_language(draft, language, context):
-                draft = self._via_english(standalone, context, language)
         except Exception as exc:  # llama.cpp, LangChain and OS errors alike
             raise AnswerError(f"The language model failed while answering: {exc}") from exc
-        answer = ground_answer(question, draft, language, evidence, hint_passages=context)
-        if answer.refused:
-            answer = self._fallback(question, language, evidence, qe, answer)
-        timings.setdefault("first_token_s", time.perf_counter() - t0)
-        timings["total_s"] = time.perf_counter() - t0
-        answer.timings = timings
+        draft = "".join(pieces)
+        if is_no_answer(draft) and self._trust_not_found(qe):
+            refused = refusal_answer(question, language, evidence.passages, sentences=[
+                {"text": draft, "supported": False, "score": 0.0, "citations": [], "kind": "model: not found"}])
+            yield from self._final(refused, timings, t0)
+            return
+        written = self._checked_sentences(draft, language, evidence, standalone, selection, composer)
+        answer = composer.answer(question, [lead, written], timings)
+        yield from self._final(answer, timings, t0)
+
+    def _trust_not_found(self, qe: QuestionEvidence) -> bool:
+        """The model's "not in these lines" refuses unless the best line matches the question strongly."""
+        return qe.best() < self.config.override_not_found
+
+    def _checked_sentences(self, draft: str, language: str, evidence: Evidence, question: str,
+                           selection: Selection, composer: Composer) -> str:
+        """The model's sentences that pass `check_claim`; a failing one gives way to its cited line
+        (unless that line is already shown)."""
+        from rag.prompt import is_no_answer
+
+        shown = set(selection.lead)
+        out: list[str] = []
+        for sentence in split_sentences("" if is_no_answer(draft) else draft):
+            cited = [selection.lines[n - 1] for n in sentence.hints if 1 <= n <= len(selection.lines)]
+            cited = [j for j in dict.fromkeys(cited) if evidence.supports[j]]
+            check = check_claim(sentence.text, language, cited, evidence, question, selection.lines)
+            composer.details.append({"text": sentence.text, "supported": check.ok, "score": 1.0 if check.ok else 0.0,
+                                     "kind": "model", "missing": list(check.missing),
+                                     "citations": [c.to_dict() for c in line_citations(evidence, cited)]})
+            if check.ok:
+                out.append(composer.sentence(sentence.text, cited))
+                continue
+            for j in cited[:1]:
+                if j not in shown:
+                    shown.add(j)
+                    out.append(composer.quote(j, None, self.config.lead_chars))
+        return " ".join(out)
+
+    @staticmethod
+    def _final(answer: Answer, timings: dict[str, float], t0: float) -> Iterator[Answer]:
+        now = time.perf_counter() - t0
+        timings.setdefault("first_line_s", now)
+        timings.setdefault("first_token_s", now)
+        timings["total_s"] = now
+        answer.timings = dict(timings)
         yield answer

@@ -77,12 +77,25 @@ def _quick_retriever(args: argparse.Namespace):
 # -- commands ------------------------------------------------------------------------------------------
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from rag.render import render_corpus
+
+    corpus = args.corpus or settings.corpus_dir()
+    report = render_corpus(corpus, model=args.model, progress=not args.quiet, export=args.export)
+    print(f"rendered {corpus}: {report.summary()}")
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from rag.embeddings import load_embedder
     from rag.store import build_store
 
     corpus = args.corpus or settings.corpus_dir()
     store = args.store or settings.store_dir()
+    if not args.no_render:
+        from rag.render import render_corpus
+
+        print(f"renderings: {render_corpus(corpus, model=args.model, progress=not args.quiet).summary()}")
     report = build_store(corpus, store, load_embedder(), progress=not args.quiet)
     print(f"indexed {corpus} -> {store}: {report.summary()}")
     for name in report.removed:
@@ -206,7 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or refresh the index (only changed files are re-embedded)")
     _add_store_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-render", action="store_true",
+                   help="skip English renderings of new lines (they need the LLM: ~10 s per line on 2 cores)")
+    p.add_argument("--model", default="default", help="LLM that renders lines: small | default | PATH")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("render", help="make checked English renderings of every non-English line (cached)",
+                       description="Translate each citable non-English line into English with the local model, "
+                                   "check it (numbers, dates, names, meaning) and cache it by line hash. "
+                                   "`rag index` does this first; --export writes a corpus's renderings as data.")
+    _add_store_args(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--model", default="default", help="small | default | PATH to a .gguf file")
+    p.add_argument("--export", type=Path, help="also write this corpus's checked renderings to this JSONL file "
+                                                "(e.g. seeds/.renderings/en.jsonl)")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("search", help="retrieve passages for a question",
                        description="Retrieve passages. With --json (or questions on stdin): a JSON array of "

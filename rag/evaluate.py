@@ -30,7 +30,7 @@ from rag.settings import PROJECT_ROOT
 
 QA_PATH = PROJECT_ROOT / "evals" / "qa.jsonl"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "results"
-ANSWER_MODES = ("llm", "extractive")
+ANSWER_MODES = ("llm", "extractive", "naive")  # naive: the plain LangChain chain (evals/naive.py)
 DEFAULT_RETRIEVAL_MODES = ("keyword", "dense", "hybrid")
 RANK_DEPTH = 10  # MRR@10 and nDCG@10 need ten results whatever --k says
 LANGS = ("en", "pl", "ro")
@@ -343,8 +343,10 @@ def span_id(span: Span) -> str:
 def _by_lang(records: list[dict[str, Any]], summarise: Callable[[list[dict[str, Any]]], dict[str, Any]]
              ) -> dict[str, Any]:
     langs = sorted({r["lang"] for r in records}, key=lambda x: (LANGS.index(x) if x in LANGS else 99, x))
-    return {"all": summarise(records), **{lang: summarise([r for r in records if r["lang"] == lang])
-                                           for lang in langs}}
+    splits = sorted({r["split"] for r in records})
+    by_split = {f"split:{s}": summarise([r for r in records if r["split"] == s]) for s in splits} if len(splits) > 1 else {}
+    return {"all": summarise(records), **by_split,
+            **{lang: summarise([r for r in records if r["lang"] == lang]) for lang in langs}}
 
 
 def evaluate_retrieval(retriever: Any, items: Sequence[QAItem], mode: str, k: int,
@@ -661,15 +663,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default="default", help="LLM for the 'llm' config: small, default or a GGUF path")
     parser.add_argument("--qa", type=Path, default=QA_PATH, help="question set (default evals/qa.jsonl)")
     parser.add_argument("--store", type=Path, help="index folder (default: the seeds index, built if missing)")
+    parser.add_argument("--corpus", type=Path, help="corpus folder the --qa set is about (default seeds/); "
+                                                    "its index goes to vectorstore/eval-<folder> unless --store")
     parser.add_argument("--answer-retrieval", default="hybrid", help="retriever mode used by the answer configs")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
 
 
-def load_retriever(store: Path | None) -> Any:
+def load_retriever(store: Path | None, corpus: Path | None = None) -> Any:
     from rag.retrieve import Retriever
 
-    return Retriever.load(store_dir=store)
+    if corpus is not None and store is None:
+        store = PROJECT_ROOT / "vectorstore" / f"eval-{corpus.resolve().parent.name}-{corpus.name}"
+    return Retriever.load(store_dir=store, corpus_dir=corpus)
 
 
 def make_answerer_factory(retriever: Any, model: str) -> Callable[[str], Any]:
@@ -681,6 +687,11 @@ def make_answerer_factory(retriever: Any, model: str) -> Callable[[str], Any]:
 
         if mode == "extractive":
             return Answerer(retriever, llm=None)
+        if mode == "naive":
+            from evals.naive import NaiveAnswerer
+            from rag.llm import load_chat_model
+
+            return NaiveAnswerer(list(retriever.chunks), retriever.embedder, load_chat_model(model))
         if "llm" not in cache:
             load = getattr(Answerer, "load", None)
             if load is None:
@@ -704,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
     if not items:
         print(f"rag eval: no questions in {args.qa} for split '{args.split}'", file=sys.stderr)
         return 2
-    retriever = load_retriever(args.store)
+    retriever = load_retriever(args.store, args.corpus)
     modes = list(getattr(retriever, "MODES", DEFAULT_RETRIEVAL_MODES))
     requested = [c.strip() for c in args.configs.split(",") if c.strip()] if args.configs else None
     try:
@@ -715,7 +726,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run_evaluation(items, retriever, plan, args.k, make_answerer_factory(retriever, args.model),
                              answer_retrieval_mode=args.answer_retrieval, progress=not args.no_progress,
                              meta={"split": args.split, "model": args.model if plan.answer_modes else None,
-                                   "qa": str(args.qa), "limit": args.limit})
+                                   "qa": str(args.qa), "limit": args.limit,
+                                   "corpus": str(args.corpus or "seeds")})
     paths = write_outputs(results, args.out)
     print(render_summary_line(results))
     print(f"rag eval: wrote {paths['json']}, {paths['report']}, {paths['chart']}")

@@ -15,6 +15,7 @@ from rag.ground import (
     refusal_answer,
     score_question,
 )
+from rag.present import excerpt, is_rendered_for
 from rag.types import Answer, Citation
 
 LEAD_INS = {
@@ -70,12 +71,16 @@ def extractive_answer(question: str, language: str, evidence: Evidence, qe: Ques
     details: list[dict[str, Any]] = []
     for n, j in enumerate(picked, start=1):
         line = evidence.lines[j]
-        citation = Citation(line.source, line.number, line.number, line.text)
+        citation = Citation(line.source, line.number, line.number, line.text, line.rendering or None)
         citations.append(citation)
-        shown = evidence.excerpt(j, qe.seg_cosine, evidence.config.extract_line_chars)
+        if is_rendered_for(line, language):
+            shown = excerpt(line.rendering, None, evidence, evidence.config.extract_line_chars)
+        else:
+            shown = evidence.excerpt(j, qe.seg_cosine, evidence.config.extract_line_chars)
         quotes.append(f"- “{shown}” [{n}]")
         details.append({"text": shown, "supported": True, "score": round(float(qe.scores[j]), 4),
                         "citations": [citation.to_dict()]})
-    head = lead_in(language, {evidence.lines[j].lang for j in picked})
+    head = lead_in(language, {("en" if is_rendered_for(evidence.lines[j], language) else evidence.lines[j].lang)
+                              for j in picked})
     return Answer(question=question, answer="\n".join([head, *quotes]), language=language, refused=False,
                   citations=citations, passages=evidence.passages, timings=dict(timings or {}), sentences=details)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
-from rag.prompt import build_prompt, language_name, prompt_inputs
+from rag.prompt import answer_grammar, build_prompt, language_name, prompt_inputs
 
 CONDENSE_MAX_TOKENS = 64
 _HISTORY_TURNS = 3
@@ -49,9 +51,34 @@ Language: {language}"""
 _LEADING_LABEL = re.compile(r"^\s*(standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
 
 
-def answer_chain(chat_model: BaseChatModel | Runnable) -> Runnable:
-    """prompt | model | text: invoke it with `rag.prompt.prompt_inputs(...)`."""
-    return build_prompt() | chat_model | StrOutputParser()
+def answer_chain(chat_model: BaseChatModel | Runnable, n_lines: int | None = None) -> Runnable:
+    """prompt | model | text: invoke it with `rag.prompt.prompt_inputs(...)`.
+
+    With `n_lines`, a llama.cpp model is bound to the answer grammar for that many lines (cited
+    sentences or the not-found branch); other models (test doubles) write freely.
+    """
+    grammar = answer_grammar_for(chat_model, n_lines) if n_lines else None
+    model = chat_model.bind(grammar=grammar) if grammar is not None else chat_model
+    return build_prompt() | model | StrOutputParser()
+
+
+def _is_llama(chat_model: Any) -> bool:
+    client = getattr(chat_model, "client", None)
+    return client is not None and type(client).__module__.startswith("llama_cpp")
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(gbnf: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
+def answer_grammar_for(chat_model: Any, n_lines: int) -> Any:
+    """The compiled answer grammar for a llama.cpp model; None for models without grammar support."""
+    if not _is_llama(chat_model):
+        return None
+    return _compiled(answer_grammar(n_lines))
 
 
 def stream_answer(chain: Runnable, inputs: dict) -> Iterator[str]:

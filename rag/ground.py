@@ -18,11 +18,12 @@ embedder they are the most reliable sign of a made-up sentence.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,11 @@ class GroundingConfig:
     name_penalty: float = 1.0  # names none of its lines mention, as a share of all its keys
     unknown_name_penalty: float = 0.3  # names the whole corpus never mentions (Macron, Zelensky), share of names
     min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
+    lead_lines: int = 2  # verified lines shown before the model writes (rag.select.lead_lines)
+    lead_margin: float = 0.05  # a section follower this close to the best line is shown with it
+    max_context_lines: int = 6  # lines the model may write from (and cite)
+    override_not_found: float = 0.75  # best question score above which the model's "not found" is overruled
+    lead_chars: int = 480  # a long verified line is cut to its sentences closest to the question
     long_line_chars: int = 260  # longer lines are also embedded sentence by sentence
     short_words: int = 8  # sentences shorter than this are also embedded together with the question
     min_retrieval_cosine: float = 0.775  # best question/line cosine below this: refuse without generating
@@ -257,32 +263,11 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th|\.)?"
 _DATE_DAY_FIRST = re.compile(rf"\b{_DAY}(?:\s*(?:-|–|—|and|to|i|si)\s*{_DAY})?\s+(?:of\s+)?({_MONTH_RE})\b")
 _DATE_MONTH_FIRST = re.compile(rf"\b({_MONTH_RE})\s+{_DAY}(?:\s*(?:-|–|—|and|to)\s*{_DAY})?\b(?!\d)")
 
-# Entities written differently in en/pl/ro, by folded prefix; a small gazetteer for world news.
-_ENTITY_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("russia", "russia"), ("rosj", "russia"), ("rosyj", "russia"), ("rusi", "russia"), ("kreml", "kremlin"),
-    ("ukrain", "ukraine"), ("ucrain", "ukraine"), ("kijow", "kyiv"), ("kiev", "kyiv"), ("kyiv", "kyiv"),
-    ("americ", "us"), ("ameryk", "us"), ("waszyngton", "washington"), ("washington", "washington"),
-    ("washingt", "washington"), ("obwe", "osce"), ("osce", "osce"), ("obse", "osce"),
-    ("genew", "geneva"), ("genev", "geneva"), ("brukse", "brussels"), ("brussel", "brussels"),
-    ("bruxel", "brussels"), ("moskw", "moscow"), ("moscow", "moscow"), ("moscov", "moscow"),
-    ("bialorus", "belarus"), ("belarus", "belarus"), ("europ", "europe"), ("donbas", "donbas"),
-    ("polsk", "poland"), ("polish", "poland"), ("poland", "poland"), ("polon", "poland"),
-    ("romani", "romania"), ("rumun", "romania"), ("western", "west"), ("zachod", "west"), ("occident", "west"),
-)
-_ENTITY_WORDS = {"rus": "russia", "rusa": "russia", "ruse": "russia", "rusesc": "russia", "ruseasca": "russia"}
+# International acronyms written differently per language (language knowledge, like month names):
+# only when written in capitals, since "us" and "un" are words too. Other names are matched across
+# languages through the lines' checked English renderings (rag.render), not through a gazetteer.
 _ACRONYMS = {"us": "us", "usa": "us", "sua": "us", "u.s": "us", "nato": "nato", "otan": "nato", "eu": "eu",
-             "ue": "eu", "un": "un", "onz": "un"}  # only when written in capitals: "us", "un" are words too
-_ENTITY_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(?:united states|stany zjednoczone|stanow zjednoczonych|stanach zjednoczonych|"
-                r"statele unite|statelor unite)\b"), "us"),
-    (re.compile(r"\b(?:white house|bial\w* dom\w*|casa alba|casei albe)\b"), "whitehouse"),
-    (re.compile(r"\b(?:european union|uni\w* europejsk\w*|uniunea europeana|uniunii europene)\b"), "eu"),
-    (re.compile(r"\b(?:north atlantic (?:alliance|treaty organi[sz]ation)|aliant\w* nord-atlantic\w*|"
-                r"sojusz\w* polnocnoatlantyck\w*)\b"), "nato"),
-)
-_PHRASE_WORDS = frozenset("united states stany zjednoczone stanow zjednoczonych stanach statele unite statelor "
-                          "white house casa alba casei albe north atlantic alliance alianta nord atlantica "
-                          "sojusz polnocnoatlantycki european union unia europejska uniunea europeana".split())
+             "ue": "eu", "un": "un", "onz": "un"}
 _NOT_NAMES = frozenset(
     """the a an in on at of for and but or he she it they we i you this that these those there his her their
     its according however also both after before during while when what who whom whose which why how where
@@ -369,12 +354,10 @@ def _calendar_word_keys(folded: str) -> list[Key]:
 
 
 def _entity(word: str, folded: str) -> str | None:
-    """The canonical entity a word names, if it is one of the few written differently per language."""
+    """The canonical entity an acronym names (NATO/OTAN, US/SUA), else None."""
     if folded in _ACRONYMS and word.replace(".", "").isupper():
         return _ACRONYMS[folded]
-    if folded in _ENTITY_WORDS:
-        return _ENTITY_WORDS[folded]
-    return next((name for prefix, name in _ENTITY_PREFIXES if folded.startswith(prefix)), None)
+    return None
 
 
 def _word_keys(text: str) -> list[Key]:
@@ -390,7 +373,7 @@ def _word_keys(text: str) -> list[Key]:
         if entity:
             keys.append(Key("entity", entity))
             continue
-        if not word[0].isupper() or folded in _NOT_NAMES or folded in _PHRASE_WORDS:
+        if not word[0].isupper() or folded in _NOT_NAMES:
             continue
         if folded in _MONTH_WORDS or folded in _WEEKDAY_WORDS or folded in _DATE_MONTH_WORDS:
             continue
@@ -409,7 +392,6 @@ def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]
     folded = fold(text)
     dates, spans = _date_keys(folded)
     keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _calendar_word_keys(folded)
-    keys += [Key("entity", name) for pattern, name in _ENTITY_PHRASES if pattern.search(folded)]
     keys += _word_keys(text)
     return list(dict.fromkeys(keys))
 
@@ -466,6 +448,7 @@ class Line:
     passage: int  # index of the first retrieved passage that holds it
     lang: str = ""
     date: str = ""
+    rendering: str = ""  # checked English rendering (rag.render); "" for English lines or none passed
 
 
 def collect_lines(passages: Sequence[Passage]) -> list[Line]:
@@ -548,20 +531,33 @@ def looks_like_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
+def _joint_keys(line: Line) -> LineKeys:
+    """What a line offers to match against, in its own words and in its checked English rendering."""
+    own = line_keys(line.text, line.lang, line.date)
+    if not line.rendering:
+        return own
+    other = line_keys(line.rendering, "en", line.date)
+    return LineKeys(own.exact | other.exact, tuple(sorted(set(own.names) | set(other.names))))
+
+
 class Evidence:
     """The retrieved lines with their vectors and keys, computed once per answer and reused."""
 
     def __init__(self, passages: Sequence[Passage], embedder: Embedder, config: GroundingConfig | None = None,
-                 vocabulary: Vocabulary | None = None):
+                 vocabulary: Vocabulary | None = None, renderings: Callable[[str], str] | None = None):
         self.config = config or GroundingConfig()
         self.vocabulary = vocabulary
         self.passages = list(passages)
         self.embedder = embedder
         self.lines = collect_lines(self.passages)
-        self.keys = [line_keys(ln.text, ln.lang, ln.date) for ln in self.lines]
+        if renderings is not None:
+            self.lines = [dataclasses.replace(ln, rendering=renderings(ln.text)) for ln in self.lines]
+        self.keys = [_joint_keys(ln) for ln in self.lines]
         self.citable = np.array([len(ln.text.strip()) >= self.config.min_line_chars for ln in self.lines], bool)
         self.supports = self.citable & ~np.array([looks_like_instruction(ln.text) for ln in self.lines], bool)
-        self.segments = [_segments(ln.text, self.config.long_line_chars) for ln in self.lines]
+        # A line's English rendering is one more view of it: an English claim meets English text.
+        self.segments = [_segments(ln.text, self.config.long_line_chars) + ([ln.rendering] if ln.rendering else [])
+                         for ln in self.lines]
         self._owner = np.array([i for i, segs in enumerate(self.segments) for _ in segs], dtype=np.int64)
         self._flat = [s for segs in self.segments for s in segs]
         self._vectors = embed_documents_cached(embedder, self._flat) if self._flat else None
@@ -875,15 +871,17 @@ def refusal_text(language: str) -> str:
 def line_citations(evidence: Evidence, line_ids: Iterable[int]) -> list[Citation]:
     """Citations for the given lines, best first; consecutive lines of one file become one range."""
     ids = list(dict.fromkeys(line_ids))
-    by_place = {(evidence.lines[j].source, evidence.lines[j].number): (rank, evidence.lines[j].text)
+    by_place = {(evidence.lines[j].source, evidence.lines[j].number): (rank, evidence.lines[j])
                 for rank, j in enumerate(ids)}
     merged: list[tuple[int, Citation]] = []
-    for (source, number), (rank, text) in sorted(by_place.items()):
+    for (source, number), (rank, line) in sorted(by_place.items()):
         if merged and merged[-1][1].source == source and merged[-1][1].end_line == number - 1:
             old_rank, old = merged[-1]
-            merged[-1] = (min(rank, old_rank), Citation(source, old.start_line, number, f"{old.quote}\n{text}"))
+            translation = "\n".join(t for t in (old.translation, line.rendering) if t) or None
+            merged[-1] = (min(rank, old_rank), Citation(source, old.start_line, number, f"{old.quote}\n{line.text}",
+                                                        translation))
         else:
-            merged.append((rank, Citation(source, number, number, text)))
+            merged.append((rank, Citation(source, number, number, line.text, line.rendering or None)))
     return [c for _, c in sorted(merged, key=lambda rc: rc[0])]
 
 

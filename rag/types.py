@@ -96,10 +96,14 @@ class Passage:
 
 @dataclass(frozen=True)
 class Citation:
+    """A cited line range: `quote` is the source text exactly; `translation` its checked English
+    rendering (None when the line is English or no rendering passed its checks)."""
+
     source: str
     start_line: int
     end_line: int
     quote: str
+    translation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
