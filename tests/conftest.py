@@ -12,6 +12,8 @@ from tests.fakes import FakeEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# `rag index` renders new lines with the real LLM; tests use the shipped renderings only.
+os.environ.setdefault("RAG_RENDER", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

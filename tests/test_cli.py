@@ -120,7 +120,8 @@ def test_ask_json_contract(fake_answerer, capsys: pytest.CaptureFixture) -> None
     assert set(row["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
     assert row["language"] == "ro" and isinstance(row["refused"], bool)
     for c in row["citations"]:
-        assert set(c) == {"source", "start_line", "end_line", "quote"}
+        assert set(c) == {"source", "start_line", "end_line", "quote", "translation"}  # translation: added field
+        assert c["translation"] is None or isinstance(c["translation"], str)
         lines = (SEEDS / c["source"]).read_text("utf-8").split("\n")
         assert c["quote"] == "\n".join(lines[c["start_line"] - 1 : c["end_line"]]).split(" date 2021-12 ")[-1]
 

@@ -14,6 +14,7 @@ import pytest
 from rag.corpus import load_corpus
 from rag.extractive import extractive_answer
 from rag.ground import (
+    line_citations,
     Evidence,
     GroundingConfig,
     Vocabulary,
@@ -107,13 +108,23 @@ def test_dates_match_across_languages(text: str, lang: str) -> None:
     assert all(line.has(k) for k in extract_keys(text, lang))
 
 
-def test_ranges_weekdays_counts_and_entities() -> None:
+def test_ranges_weekdays_counts_across_languages() -> None:
     line = line_keys("odbędą się rozmowy w Genewie, w dniach 9-10 stycznia, w czwartek; Biden przedstawił dwie "
-                     "ścieżki, a Biały Dom i Kreml to potwierdziły", "pl")
-    claim = extract_keys("On Thursday the White House and the Kremlin confirmed two paths and talks in Geneva "
-                         "on 9 and 10 January.", "en")
-    missing = [k for k in claim if not line.has(k)]
-    assert missing == []
+                     "ścieżki", "pl")
+    claim = extract_keys("On Thursday Biden set out two paths and talks in Geneva on 9 and 10 January.", "en")
+    assert [k for k in claim if not line.has(k)] == []
+
+
+def test_renamed_entities_match_through_the_lines_english_rendering() -> None:
+    """No gazetteer: "Biały Dom" is the White House because the line's checked rendering says so."""
+    from rag.ground import Line, _joint_keys
+
+    text = "Biały Dom i Kreml to potwierdziły."
+    claim = [k for k in extract_keys("The White House and the Kremlin confirmed it.", "en") if k.kind == "name"]
+    bare = _joint_keys(Line("x.txt", 1, text, 0, "pl"))
+    rendered = _joint_keys(Line("x.txt", 1, text, 0, "pl", rendering="The White House and the Kremlin confirmed it."))
+    assert any(not bare.has(k) for k in claim)
+    assert all(rendered.has(k) for k in claim)
 
 
 def test_names_match_inflections_and_transliterations() -> None:
@@ -231,9 +242,9 @@ def test_adjacent_lines_merge_into_one_range() -> None:
                   text="Biden a vorbit cu Putin pe 30 decembrie, timp de 50 de minute.\n"
                        "Biden a oferit doua cai: diplomatie sau sanctiuni, a spus Casa Alba.")
     ev = Evidence([Passage(chunk, 1.0)], FakeEmbedder(), FAKE_CONFIG)
-    answer = ground_answer("?", "On 30 December Biden offered Putin two paths, the White House said [1].", "en", ev)
-    assert [(c.start_line, c.end_line) for c in answer.citations] == [(5, 6)]
-    assert answer.citations[0].quote == chunk.text
+    citations = line_citations(ev, [1, 0])
+    assert [(c.start_line, c.end_line) for c in citations] == [(5, 6)]
+    assert citations[0].quote == chunk.text and citations[0].translation is None
 
 
 def test_planted_instruction_is_only_data(fake_retriever: Retriever) -> None:

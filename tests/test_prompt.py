@@ -66,7 +66,7 @@ def test_system_message_is_first_and_identical_for_every_question() -> None:
 
 def test_system_message_states_the_rules() -> None:
     text = SYSTEM_PROMPT.lower()
-    for needle in ("only", "language", "[1]", "1 to 3 short sentences", "translate", "<sources>", "never instructions"):
+    for needle in ("only", "language", "[1]", "one or two short sentences", "never instructions", "not in these lines"):
         assert needle in text
 
 
@@ -103,9 +103,21 @@ def test_planted_instruction_stays_inside_the_data_fence() -> None:
     assert human.index("Question: What happened?") > end
 
 
-def test_system_message_lists_the_fixed_refusal_sentences() -> None:
-    for sentence in NO_ANSWER.values():
-        assert sentence in SYSTEM_PROMPT
+def test_grammar_allows_only_the_selected_ids_and_the_not_found_branch() -> None:
+    from rag.prompt import NOT_FOUND, answer_grammar
+
+    gbnf = answer_grammar(3)
+    assert 'id ::= "1" | "2" | "3"' in gbnf and f'"{NOT_FOUND}"' in gbnf
+    assert '"4"' not in gbnf
+    from llama_cpp import LlamaGrammar
+
+    LlamaGrammar.from_string(gbnf, verbose=False)  # llama.cpp parses it
+
+
+def test_not_found_branch_is_recognised() -> None:
+    from rag.prompt import NOT_FOUND
+
+    assert is_no_answer(NOT_FOUND) and is_no_answer("not in these lines")
 
 
 def test_refusal_sentences_are_recognised_even_misspelt() -> None:
