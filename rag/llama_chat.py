@@ -117,7 +117,7 @@ class LlamaCppChatModel(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "llama-cpp"
-        params["ls_model_name"] = Path(self.model_path).name
+        params["ls_model_name"] = kwargs.get("model") or Path(self.model_path).name
         return params
 
     def _call_params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -357,3 +357,28 @@ def test_long_input_is_truncated_not_fatal(st_embedder) -> None:
     vec = st_embedder.embed_documents([long_text])
     assert vec.shape == (1, 384) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
     assert st_embedder.max_seq_length == 512
+
+
+@pytest.mark.slow
+def test_truncated_cached_weights_are_repaired_on_load(folder: Path, st_embedder, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: a cut-off model.safetensors gave SafetensorError on every start. In a copy of the
+    cache (the shared one is never damaged), loading now rebuilds it and embeds as before."""
+    import shutil
+
+    from rag import artifacts
+    from rag.embeddings import E5Embedder
+
+    cache = tmp_path / "cache"
+    copy = cache / folder.name
+    shutil.copytree(folder, copy)
+    shutil.copy2(artifacts.manifest_path(folder), artifacts.manifest_path(copy))
+    weights = copy / "model.safetensors"
+    with weights.open("r+b") as handle:
+        handle.truncate(weights.stat().st_size // 3)
+    monkeypatch.setenv("RAG_CACHE_DIR", str(cache))
+    repaired = E5Embedder()
+    assert repaired.folder == copy
+    assert weights.stat().st_size == (folder / "model.safetensors").stat().st_size
+    cosines = (repaired.embed_queries(ALL) * st_embedder.embed_queries(ALL)).sum(axis=1)
+    assert cosines.min() >= 0.99999

@@ -303,6 +303,28 @@ def test_helper_model_is_a_second_context_unless_turned_off(fake_chat, monkeypat
     assert helper.n_ctx < fake_chat.n_ctx and helper.model_path == fake_chat.model_path
 
 
+try:
+    from langchain_tests.unit_tests import ChatModelUnitTests
+except ImportError:  # the `test` extra is not installed
+    ChatModelUnitTests = object
+
+
+@pytest.mark.skipif(ChatModelUnitTests is object, reason="langchain-tests not installed")
+class TestLangChainStandard(ChatModelUnitTests):
+    """LangChain's own unit suite for chat models, over a fake llama.cpp client (no weights needed)."""
+
+    @property
+    def chat_model_class(self):
+        pytest.importorskip("llama_cpp")
+        from rag.llama_chat import LlamaCppChatModel
+
+        return LlamaCppChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model_path": "fake.gguf", "client": _FakeLlama()}
+
+
 # --------------------------------------------------------------------------- real model (slow)
 
 PL_SOURCE = (
