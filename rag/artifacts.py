@@ -86,13 +86,33 @@ def ensure(artifact: Artifact) -> Path:
     return artifact.path
 
 
+class _AlreadyThere(Exception):
+    """The fresh build equals what is in place: keep the old files (readers may have them open)."""
+
+
 def rebuild(artifact: Artifact) -> None:
-    """Build into a temporary path beside the artefact, publish it in one rename, write its manifest."""
+    """Build into a temporary path beside the artefact, publish it in one rename, write its manifest.
+
+    An identical artefact already in place (a cache from before manifests) is kept as it is.
+    """
     manifest_path(artifact.path).unlink(missing_ok=True)  # no manifest vouches for a half-replaced artefact
-    with publish_atomically(artifact.path, folder=artifact.folder) as tmp:
-        known = artifact.build(tmp) or {}
-        hashes = {name: known.get(name) or sha256_of(file) for name, file in _files(tmp, artifact).items()}
+    try:
+        with publish_atomically(artifact.path, folder=artifact.folder) as tmp:
+            known = artifact.build(tmp) or {}
+            hashes = {name: known.get(name) or sha256_of(file) for name, file in _files(tmp, artifact).items()}
+            if _holds(artifact, hashes):
+                raise _AlreadyThere
+    except _AlreadyThere:
+        log.info("the cached %s at %s matches a fresh build; kept", artifact.label, artifact.path)
     _write_manifest(artifact, hashes)
+
+
+def _holds(artifact: Artifact, hashes: dict[str, str]) -> bool:
+    """Whether the artefact in place has exactly these files with these hashes."""
+    files = _files(artifact.path, artifact)
+    if set(files) != set(hashes):
+        return False
+    return all(sha256_of(path) == hashes[name] for name, path in files.items())
 
 
 def verify(artifact: Artifact) -> Verdict:

