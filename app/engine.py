@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -38,13 +36,13 @@ _READY: set[tuple[Any, ...]] = set()  # resources loaded in this process, to dec
 
 def fake_mode() -> bool:
     """RAG_APP_FAKE=1: fake embedder and chat model, so page tests run in seconds without model files."""
-    return os.environ.get("RAG_APP_FAKE", "").strip().lower() in ("1", "true", "yes")
+    return settings.current().app_fake
 
 
 def data_dirs(fake: bool) -> tuple[Path, Path]:
     """(store, corpus); a fake-mode index lives apart so it can never replace the real one."""
     store = settings.store_dir()
-    if fake and not os.environ.get("RAG_STORE"):
+    if fake and settings.current().store is None:
         store = store.with_name(f"{store.name}-app-fake")
     return store, settings.corpus_dir()
 
@@ -284,11 +282,7 @@ def _real_embedder() -> Embedder:
 
 
 def _fake_embedder() -> Embedder:
-    """tests/fakes.py holds the fake embedder; it is importable from the project root."""
-    root = str(settings.PROJECT_ROOT)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from tests.fakes import FakeEmbedder
+    from rag.testing import FakeEmbedder
 
     return FakeEmbedder()
 
@@ -296,7 +290,7 @@ def _fake_embedder() -> Embedder:
 def load_llm(size: str, fake: bool) -> Any:
     """The chat model for `size` ("default" or "small"); raises rag.llm.ModelError with a readable message."""
     if fake:
-        from app.fakes import EchoChatModel
+        from rag.testing import EchoChatModel
 
         return EchoChatModel()
     from rag.llm import load_chat_model

@@ -4,7 +4,7 @@ For every question (split "dev" by default, from evals/qa.jsonl) the script runs
 loaded model:
 
   pipeline  Answerer.ask_stream: validate, retrieve, score evidence, build the prompt, stream the
-            draft through LangChain's ChatLlamaCpp, ground it. Times come from Answer.timings.
+            draft through the LangChain chat model (rag.llama_chat), ground it. Times come from Answer.timings.
   raw       llama_cpp.Llama.create_chat_completion(stream=True) with exactly the messages and
             sampling arguments the pipeline passed to llama.cpp (captured on the way, not rebuilt).
 
@@ -45,7 +45,6 @@ if str(ROOT) not in sys.path:
 FIRST_TOKEN_TARGET_S = 2.5
 TOTAL_P50_TARGET_S = 8.0
 DUMMY_QUESTION = "-"
-_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
 # --------------------------------------------------------------------------- records
@@ -168,8 +167,10 @@ def threads_label(runs: Sequence[Run]) -> str:
 
 
 def as_role_dicts(messages: Sequence[Any]) -> list[dict[str, str]]:
-    """LangChain messages -> OpenAI-style {"role", "content"} dicts, as ChatLlamaCpp sends them."""
-    return [{"role": _ROLES[m.type], "content": m.content} for m in messages]
+    """LangChain messages -> OpenAI-style {"role", "content"} dicts, exactly as the chat model sends them."""
+    from rag.llama_chat import message_dict
+
+    return [message_dict(m) for m in messages]
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

@@ -2,7 +2,7 @@
 
 Prompts are seed questions with 3 paragraphs picked from `seeds/` by word overlap (no retriever needed).
 For each thread count it loads the model, then runs every prompt three ways on the same llama.cpp instance:
-  cold  - KV cache cleared first, via the LangChain chain (prompt | ChatLlamaCpp | StrOutputParser)
+  cold  - KV cache cleared first, via the LangChain chain (prompt | LlamaCppChatModel | StrOutputParser)
   warm  - after a different question, so only the fixed system-message prefix can be reused
   raw   - warm again, but straight through llama_cpp.Llama.create_chat_completion(stream=True)
 and prints Markdown tables. Timings on a shared 2-core machine are noisy: rerun before trusting small gaps.

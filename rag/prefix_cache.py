@@ -13,9 +13,10 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
+
+from rag.files import publish_atomically
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +62,19 @@ def load(client: Any, path: Path) -> int:
 
 
 def save(client: Any, path: Path) -> bool:
-    """Write the context's current tokens and KV cache to `path` atomically (temp file, then rename)."""
+    """Write the context's current tokens and KV cache to `path` atomically (rag.files)."""
     import llama_cpp
 
     n = int(client.n_tokens)
     if n <= 0:
         return False
     tokens = (llama_cpp.llama_token * n)(*client.input_ids[:n].tolist())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        if not llama_cpp.llama_state_save_file(client._ctx.ctx, str(tmp).encode(), tokens, n):
-            raise OSError("llama_state_save_file returned false")
-        os.replace(tmp, path)
+        with publish_atomically(path) as tmp:
+            if not llama_cpp.llama_state_save_file(client._ctx.ctx, str(tmp).encode(), tokens, n):
+                raise OSError("llama_state_save_file returned false")
     except OSError as exc:  # a read-only or full cache costs speed, never the answer
         log.warning("could not save the prompt prefix cache to %s: %s", path, exc)
-        tmp.unlink(missing_ok=True)
         return False
     _drop_stale(path)
     return True

@@ -1,30 +1,78 @@
-"""Paths and knobs, overridable from the environment (RAG_*), so tests and apps can relocate them."""
+"""Every RAG_* environment variable, in one place (the README's "Settings" table lists them).
+
+`current()` reads the environment afresh on each call, so tests and the page can relocate the
+cache, index or corpus by setting a variable; a bad value is a clear SettingsError naming the
+variable, never a silent fallback. The functions below it are the short accessors most code uses.
+"""
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_QUESTION_CHARS = 2000
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser() if value else default
+class SettingsError(ValueError):
+    """An RAG_* variable holds a value that cannot be used."""
+
+
+class Settings(BaseSettings):
+    """The knobs a user may turn from the environment; field `x` is variable `RAG_X`."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_ignore_empty=True, extra="ignore", frozen=True)
+
+    cache_dir: Path | None = Field(None, description="converted models, assembled GGUF files, prompt-prefix states")
+    corpus: Path | None = Field(None, description="the folder of .txt/.md articles")
+    store: Path | None = Field(None, description="the index folder")
+    model: str = Field("default", description="LLM: default, small, or a path to a .gguf file")
+    llm_threads: int | None = Field(None, gt=0, description="upper bound for llama.cpp threads")
+    llm_helper: bool = Field(True, description="a second llama.cpp context for side tasks")
+    torch_threads: int | None = Field(None, gt=0, description="torch threads for sentence-transformers")
+    embedder: Literal["auto", "st"] = Field("auto", description="query embedder for one-shot commands")
+    app_fake: bool = Field(False, description="the page runs on fake models (tests)")
+    app_fake_delay: float = Field(0.0, ge=0, description="seconds per streamed word of the fake model")
+
+
+def current() -> Settings:
+    """The settings as the environment says now (parsed again only when an RAG_* variable changed)."""
+    return _parse(tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("RAG_"))))
+
+
+@lru_cache(maxsize=16)
+def _parse(_environment: tuple[tuple[str, str], ...]) -> Settings:
+    """`_environment` is only the cache key: pydantic-settings reads os.environ itself."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RAG_{str(err['loc'][0]).upper()}={err.get('input')!r}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"bad environment setting: {problems}") from None
 
 
 def cache_dir() -> Path:
     """Where converted models and assembled GGUF files live (never inside git)."""
-    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return _env_path("RAG_CACHE_DIR", xdg / "rag-news")
+    own = current().cache_dir
+    if own is not None:
+        return own.expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-news"
 
 
 def corpus_dir() -> Path:
-    return _env_path("RAG_CORPUS", PROJECT_ROOT / "seeds")
+    own = current().corpus
+    return own.expanduser() if own is not None else PROJECT_ROOT / "seeds"
 
 
 def store_dir() -> Path:
-    return _env_path("RAG_STORE", PROJECT_ROOT / "vectorstore" / "default")
+    own = current().store
+    return own.expanduser() if own is not None else PROJECT_ROOT / "vectorstore" / "default"
 
 
 def set_offline() -> None:
@@ -33,6 +81,3 @@ def set_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-MAX_QUESTION_CHARS = 2000

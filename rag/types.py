@@ -137,7 +137,7 @@ class Answer:
         }
 
 
-class Embedder:  # structural interface; real one in rag.embeddings, fake in tests/fakes.py
+class Embedder:  # structural interface; real one in rag.embeddings, fake in rag/testing.py
     """Turns text into L2-normalised float32 vectors (rows). E5 needs distinct query/passage sides."""
 
     model_id: str

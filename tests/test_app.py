@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.chat import Turn, build_filters, history, prepare_question
-from app.fakes import EchoChatModel
+from rag.testing import EchoChatModel
 from app.render import answer_html, citation_html, escape, lines_html
 from app.uploads import check_upload, safe_name
 from rag import settings
@@ -310,7 +310,7 @@ def test_failed_indexing_undoes_the_upload(
 
 def test_engine_keeps_one_answerer_per_model_until_the_index_changes(tmp_path: Path, corpus_copy: Path) -> None:
     from app.engine import Engine
-    from app.fakes import EchoChatModel
+    from rag.testing import EchoChatModel
 
     eng = Engine.load(tmp_path / "store", corpus_copy, fake=True)
     first, other = EchoChatModel(), EchoChatModel()

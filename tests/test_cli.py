@@ -13,7 +13,7 @@ import pytest
 
 from rag import cli, settings
 from tests.conftest import SEEDS
-from tests.fakes import FakeEmbedder
+from rag.testing import FakeEmbedder
 
 
 @pytest.fixture
@@ -165,3 +165,44 @@ def test_one_shot_uses_the_quick_embedder_only_over_a_ready_index(
     assert kinds == ["st"]
     rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert len(rows) == 3 and rows[0] == rows[1] == rows[2]
+
+
+def test_every_documented_search_mode_is_accepted(fake_env: Path, capsys: pytest.CaptureFixture) -> None:
+    """The README documents `--mode hybrid-rrf`; the CLI used to reject it."""
+    from rag.retrieve import Retriever
+
+    assert set(cli.SEARCH_MODES) == set(Retriever.MODES)
+    readme = (settings.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    documented = readme.split("--mode ", 1)[1].split("]", 1)[0].split("|")
+    assert set(documented) == set(cli.SEARCH_MODES)
+    for mode in documented:
+        assert cli.main(["search", "Stoltenberg", "--mode", mode, "--k", "2", "--json"]) == 0
+        assert 1 <= len(json.loads(capsys.readouterr().out)) <= 2
+
+
+def test_known_errors_are_recognised_by_class_not_name(fake_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    from rag.gguf import ModelError
+
+    def fail_with(exc: Exception):
+        def run(args):
+            raise exc
+        return run
+
+    monkeypatch.setattr(cli, "cmd_search", fail_with(ModelError("model 'x' is not installed")))
+    assert cli.main(["search", "Stoltenberg"]) == 1
+    assert "rag: error: model 'x' is not installed" in capsys.readouterr().err
+
+    class ModelError(RuntimeError):  # same name, not ours: a bug, so the traceback must show
+        pass
+
+    monkeypatch.setattr(cli, "cmd_search", fail_with(ModelError("elsewhere")))
+    with pytest.raises(ModelError):
+        cli.main(["search", "Stoltenberg"])
+
+
+def test_a_bad_setting_is_one_clear_line(fake_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("RAG_EMBEDDER", "torch")
+    assert cli.main(["search", "Stoltenberg"]) == 1
+    assert "RAG_EMBEDDER='torch'" in capsys.readouterr().err

@@ -158,7 +158,7 @@ def test_conversion_is_reused_and_follows_source_changes(tiny: dict[str, Path]) 
     write_tiny_e5(tiny["source"], seed=7)  # the "installed" weights changed
     changed = ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
     assert changed != first and changed.is_dir()
-    assert not [p for p in tiny["cache"].iterdir() if p.name.startswith(".e5-convert-")]
+    assert not [p for p in tiny["cache"].iterdir() if p.name.endswith(".tmp")]
 
 
 def test_incomplete_folder_is_rebuilt(tiny: dict[str, Path]) -> None:
@@ -166,6 +166,52 @@ def test_incomplete_folder_is_rebuilt(tiny: dict[str, Path]) -> None:
     (folder / "model.safetensors").unlink()  # e.g. someone cleaned up by hand
     assert ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"]) == folder
     assert (folder / "model.safetensors").is_file()
+
+
+def test_truncated_weights_are_rebuilt_with_a_warning(tiny: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+    """A cut-off model.safetensors used to fail with SafetensorError on every start, never repaired."""
+    from safetensors.numpy import load_file
+
+    folder = ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
+    weights = folder / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])
+    with caplog.at_level("WARNING", logger="rag.artifacts"):
+        assert ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"]) == folder
+    assert weights.read_bytes() == good and load_file(str(weights))
+    assert "damaged" in caplog.text and "model.safetensors has" in caplog.text
+
+
+def test_same_size_damage_is_found_by_the_checksum(tiny: dict[str, Path]) -> None:
+    folder = ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
+    config = folder / "config.json"
+    good = config.read_bytes()
+    config.write_bytes(good.replace(b'"bert"', b'"xxxx"'))  # same size, new mtime
+    ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
+    assert config.read_bytes() == good
+
+
+def test_a_touched_but_intact_folder_is_kept(tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import artifacts
+
+    folder = ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
+    os.utime(folder / "model.safetensors", ns=(1, 1))  # e.g. copied without preserving times
+    monkeypatch.setattr(artifacts, "rebuild", lambda *a: pytest.fail("rebuilt an intact folder"))
+    assert ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"]) == folder
+    manifest = artifacts.read_manifest(folder)
+    assert manifest["files"]["model.safetensors"]["mtime_ns"] == 1  # re-hashed once, then trusted again
+
+
+def test_a_folder_from_before_manifests_is_kept_when_a_fresh_build_matches(tiny: dict[str, Path]) -> None:
+    """Upgrading must not swap a good shared folder under processes that are reading it."""
+    from rag import artifacts
+
+    folder = ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"])
+    artifacts.manifest_path(folder).unlink()
+    inode = (folder / "model.safetensors").stat().st_ino
+    assert ensure_e5_model(tiny["cache"], source=tiny["source"], tokenizer=tiny["tokenizer"]) == folder
+    assert (folder / "model.safetensors").stat().st_ino == inode
+    assert artifacts.manifest_path(folder).is_file()
 
 
 def test_missing_source_names_the_pip_command(tmp_path: Path) -> None:
@@ -323,3 +369,28 @@ def test_long_input_is_truncated_not_fatal(st_embedder) -> None:
     vec = st_embedder.embed_documents([long_text])
     assert vec.shape == (1, 384) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
     assert st_embedder.max_seq_length == 512
+
+
+@pytest.mark.slow
+def test_truncated_cached_weights_are_repaired_on_load(folder: Path, st_embedder, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: a cut-off model.safetensors gave SafetensorError on every start. In a copy of the
+    cache (the shared one is never damaged), loading now rebuilds it and embeds as before."""
+    import shutil
+
+    from rag import artifacts
+    from rag.embeddings import E5Embedder
+
+    cache = tmp_path / "cache"
+    copy = cache / folder.name
+    shutil.copytree(folder, copy)
+    shutil.copy2(artifacts.manifest_path(folder), artifacts.manifest_path(copy))
+    weights = copy / "model.safetensors"
+    with weights.open("r+b") as handle:
+        handle.truncate(weights.stat().st_size // 3)
+    monkeypatch.setenv("RAG_CACHE_DIR", str(cache))
+    repaired = E5Embedder()
+    assert repaired.folder == copy
+    assert weights.stat().st_size == (folder / "model.safetensors").stat().st_size
+    cosines = (repaired.embed_queries(ALL) * st_embedder.embed_queries(ALL)).sum(axis=1)
+    assert cosines.min() >= 0.99999

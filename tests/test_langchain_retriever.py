@@ -11,7 +11,7 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 from rag.langchain_retriever import NewsRetriever
 from rag.retrieve import Retriever
 from tests.conftest import SEEDS
-from tests.fakes import FakeEmbedder
+from rag.testing import FakeEmbedder
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import llm
+from rag import artifacts, gguf, llm, threads
 from rag.llm import ModelError, ModelSpec, resolve_model_path
+from rag.settings import SettingsError
 
 PAYLOAD = b"GGUF" + bytes(range(256)) * 40  # 10,244 bytes, small but spans several parts
 
@@ -61,18 +62,38 @@ def test_assembles_parts_in_order_and_verifies(tmp_path, monkeypatch, isolated_c
     path = resolve_model_path(None)
     assert path == isolated_cache / "models" / "tiny.gguf"
     assert path.read_bytes() == PAYLOAD
-    meta = json.loads(path.with_name("tiny.gguf.json").read_text())
-    assert meta["sha256"] == hashlib.sha256(PAYLOAD).hexdigest() and meta["size"] == len(PAYLOAD)
-    assert len(meta["parts"]) == 3
+    meta = json.loads(path.with_name("tiny.gguf.manifest.json").read_text())
+    entry = meta["files"]["tiny.gguf"]
+    assert entry["sha256"] == hashlib.sha256(PAYLOAD).hexdigest() and entry["size"] == len(PAYLOAD)
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_second_call_trusts_the_sidecar_without_rehashing(tmp_path, monkeypatch) -> None:
     use_spec(monkeypatch, make_parts(tmp_path, monkeypatch))
     first = resolve_model_path("default")
-    monkeypatch.setattr(llm, "assemble", lambda *a, **k: pytest.fail("re-assembled a verified file"))
-    monkeypatch.setattr(llm.hashlib, "sha256", lambda *a: pytest.fail("rehashed a verified file"))
+    monkeypatch.setattr(gguf, "assemble", lambda *a, **k: pytest.fail("re-assembled a verified file"))
+    monkeypatch.setattr(artifacts, "sha256_of", lambda *a: pytest.fail("rehashed a verified file"))
     assert resolve_model_path("default") == first
+
+
+def test_truncated_file_is_reassembled_with_a_warning(tmp_path, monkeypatch, caplog) -> None:
+    use_spec(monkeypatch, make_parts(tmp_path, monkeypatch))
+    path = resolve_model_path("default")
+    path.write_bytes(PAYLOAD[:100])
+    with caplog.at_level("WARNING", logger="rag.artifacts"):
+        assert resolve_model_path("default").read_bytes() == PAYLOAD
+    assert "damaged" in caplog.text and "100 bytes" in caplog.text
+
+
+def test_a_good_file_without_manifest_is_vouched_for_by_its_hash(tmp_path, monkeypatch, isolated_cache) -> None:
+    """A cache from before manifests: the published SHA-256 checks the file; no 1 GB copy again."""
+    use_spec(monkeypatch, make_parts(tmp_path, monkeypatch))
+    path = isolated_cache / "models" / "tiny.gguf"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(PAYLOAD)
+    monkeypatch.setattr(gguf, "assemble", lambda *a, **k: pytest.fail("re-assembled a good file"))
+    assert resolve_model_path("default") == path
+    assert artifacts.read_manifest(path)["files"]["tiny.gguf"]["size"] == len(PAYLOAD)
 
 
 def test_touched_file_is_reassembled(tmp_path, monkeypatch) -> None:
@@ -150,47 +171,158 @@ def test_load_chat_model_loads_once_per_process(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize(("others", "expected"), [(0, 2), (1, 1), (5, 1)])
 def test_pick_threads_backs_off_when_cores_are_busy(monkeypatch, others, expected) -> None:
-    monkeypatch.setattr(llm, "_others_running", lambda samples=3: others)
+    monkeypatch.setattr(threads, "others_running", lambda samples=3: others)
     assert llm.pick_threads(2, cores=2) == expected
 
 
 def test_max_threads_from_env(monkeypatch) -> None:
     monkeypatch.setenv("RAG_LLM_THREADS", "3")
     assert llm.max_threads() == 3
-    monkeypatch.setenv("RAG_LLM_THREADS", "zero")
+    monkeypatch.delenv("RAG_LLM_THREADS")
     assert 1 <= llm.max_threads() <= 2
+    monkeypatch.setenv("RAG_LLM_THREADS", "zero")
+    with pytest.raises(SettingsError, match="RAG_LLM_THREADS='zero'"):
+        llm.max_threads()
 
 
-def test_chat_model_defaults_keep_the_ggufs_rope_and_decode_greedily() -> None:
-    """ChatLlamaCpp's own rope_freq_base=10000 silently breaks Qwen2.5 (trained with 1e6)."""
+def test_chat_model_defaults_keep_the_ggufs_rope_and_decode_greedily(monkeypatch) -> None:
+    """langchain-community's rope_freq_base=10000 silently broke Qwen2.5 (trained with 1e6)."""
     pytest.importorskip("llama_cpp")
-    fields = llm._chat_class().model_fields
-    assert fields["rope_freq_base"].default == 0.0 and fields["rope_freq_scale"].default == 0.0
-    assert fields["temperature"].default == 0.0 and fields["repeat_penalty"].default == 1.0
-    assert fields["n_batch"].default >= 256
+    from rag import llama_chat
+
+    seen: dict = {}
+    monkeypatch.setattr("llama_cpp.Llama", lambda **kw: seen.update(kw) or _FakeLlama())
+    model = llama_chat.LlamaCppChatModel(model_path="x.gguf", max_threads=2)
+    assert seen["rope_freq_base"] == 0.0 and seen["rope_freq_scale"] == 0.0
+    assert seen["n_batch"] >= 256 and seen["n_threads"] == seen["n_threads_batch"] == 2
+    assert model.temperature == 0.0 and model.top_k == 1 and model.repeat_penalty == 1.0
 
 
 class _FakeLlama:
-    """Just enough of llama_cpp.Llama for ChatLlamaCpp._stream: a streamed chat completion."""
+    """Just enough of llama_cpp.Llama for the chat model: a streamed chat completion, recorded."""
 
     _ctx = types.SimpleNamespace(ctx="ctx")
 
+    def __init__(self, words: list[str] | None = None) -> None:
+        self.words = words or ["Biden", " offered", " two", " paths"] * 5
+        self.calls: list[dict] = []
+
     def create_chat_completion(self, messages, stream, **params):
-        assert stream and params["temperature"] == 0.0
-        for word in ["Biden", " offered", " two", " paths"] * 5:
+        assert stream
+        self.calls.append({"messages": messages, **params})
+        yield {"choices": [{"delta": {"role": "assistant"}, "finish_reason": None}]}
+        for word in self.words[: params["max_tokens"]]:
             yield {"choices": [{"delta": {"content": word}, "finish_reason": None}]}
+        yield {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+
+
+@pytest.fixture
+def fake_chat(monkeypatch):
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from rag.llama_chat import LlamaCppChatModel
+
+    monkeypatch.setattr(llama_cpp, "llama_set_n_threads", lambda ctx, n, nb: None)
+    return LlamaCppChatModel(model_path="x.gguf", client=_FakeLlama(), adaptive_threads=False)
 
 
 def test_streaming_steps_down_to_one_thread_when_load_appears(monkeypatch) -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
+    from rag.llama_chat import LlamaCppChatModel
+
     calls: list[int] = []
     monkeypatch.setattr(llama_cpp, "llama_set_n_threads", lambda ctx, n, nb: calls.append(n))
     busy = iter([0] + [0] * 1 + [1] * 100)  # idle at the start, another process shows up mid-answer
-    monkeypatch.setattr(llm, "_others_running", lambda samples=3: next(busy))
-    model = llm._chat_class().model_construct(client=_FakeLlama(), model_path="x.gguf", max_threads=2)
+    monkeypatch.setattr(threads, "others_running", lambda samples=3: next(busy))
+    model = LlamaCppChatModel(model_path="x.gguf", client=_FakeLlama(), max_threads=2)
     text = "".join(chunk.content for chunk in model.stream("hi"))
     assert text == "Biden offered two paths" * 5
     assert calls[0] == 2 and calls[-1] == 1
+
+
+def test_invoke_sends_roles_and_greedy_defaults(fake_chat) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    reply = fake_chat.invoke([SystemMessage("rules"), HumanMessage("q1"), AIMessage("a1"), HumanMessage("q2")])
+    assert reply.content == "Biden offered two paths" * 5
+    call = fake_chat.client.calls[-1]
+    assert [m["role"] for m in call["messages"]] == ["system", "user", "assistant", "user"]
+    assert call["messages"][0]["content"] == "rules"
+    assert (call["temperature"], call["top_k"], call["repeat_penalty"], call["max_tokens"]) == (0.0, 1, 1.0, 256)
+    assert call["stop"] == [] and "grammar" not in call
+
+
+def test_per_call_max_tokens_stop_and_temperature(fake_chat) -> None:
+    assert fake_chat.bind(max_tokens=2).invoke("hi").content == "Biden offered"
+    fake_chat.invoke("hi", stop=["\n\n"], temperature=0.5)
+    call = fake_chat.client.calls[-1]
+    assert call["stop"] == ["\n\n"] and call["temperature"] == 0.5
+
+
+def test_grammar_text_is_compiled_once_and_passed_to_llama_cpp(fake_chat, monkeypatch) -> None:
+    from rag import llama_chat
+
+    compiled: list[str] = []
+    llama_chat.compiled_grammar.cache_clear()
+    monkeypatch.setattr("llama_cpp.LlamaGrammar.from_string",
+                        lambda text, verbose=True: compiled.append(text) or ("grammar", text))
+    gbnf = 'root ::= "yes" | "no"'
+    fake_chat.invoke("Is it?", grammar=gbnf)
+    fake_chat.bind(grammar=gbnf).invoke("Is it?")
+    assert compiled == [gbnf]
+    assert [c.get("grammar") for c in fake_chat.client.calls] == [("grammar", gbnf)] * 2
+    llama_chat.compiled_grammar.cache_clear()
+
+
+def test_real_grammar_compiles() -> None:
+    pytest.importorskip("llama_cpp")
+    from rag.llama_chat import compiled_grammar
+
+    gbnf = 'root ::= "yes" | "no"'
+    assert compiled_grammar(gbnf) is compiled_grammar(gbnf)
+
+
+def test_load_failure_is_a_model_error(tmp_path) -> None:
+    pytest.importorskip("llama_cpp")
+    from rag.llama_chat import LlamaCppChatModel
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + bytes(60))
+    with pytest.raises(ModelError, match="could not load"):
+        LlamaCppChatModel(model_path=str(bad))
+
+
+def test_helper_model_is_a_second_context_unless_turned_off(fake_chat, monkeypatch) -> None:
+    from rag.llama_chat import LlamaCppChatModel
+
+    monkeypatch.setenv("RAG_LLM_HELPER", "0")
+    assert fake_chat.helper_model() is fake_chat
+    monkeypatch.delenv("RAG_LLM_HELPER")
+    monkeypatch.setattr(LlamaCppChatModel, "_new_llama", lambda self: _FakeLlama())
+    helper = fake_chat.helper_model()
+    assert helper is not fake_chat and helper is fake_chat.helper_model()
+    assert helper.n_ctx < fake_chat.n_ctx and helper.model_path == fake_chat.model_path
+
+
+try:
+    from langchain_tests.unit_tests import ChatModelUnitTests
+except ImportError:  # the `test` extra is not installed
+    ChatModelUnitTests = object
+
+
+@pytest.mark.skipif(ChatModelUnitTests is object, reason="langchain-tests not installed")
+class TestLangChainStandard(ChatModelUnitTests):
+    """LangChain's own unit suite for chat models, over a fake llama.cpp client (no weights needed)."""
+
+    @property
+    def chat_model_class(self):
+        pytest.importorskip("llama_cpp")
+        from rag.llama_chat import LlamaCppChatModel
+
+        return LlamaCppChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model_path": "fake.gguf", "client": _FakeLlama()}
 
 
 # --------------------------------------------------------------------------- real model (slow)

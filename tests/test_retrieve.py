@@ -11,7 +11,7 @@ import numpy as np
 from rag.retrieve import (KEYWORD_WEIGHT, NEIGHBOUR_SHARE, RRF_K, SENTENCE_SHARE, Retriever, adjacent_rows,
                           best_per_row, neighbour_best)
 from rag.store import language_centred
-from tests.fakes import FakeEmbedder
+from rag.testing import FakeEmbedder
 
 
 def test_modes_return_best_first(fake_retriever: Retriever) -> None:

@@ -12,7 +12,7 @@ import pytest
 from rag import store as store_mod
 from rag.corpus import CorpusError
 from rag.store import Store, StoreError, StoreMismatch, build_store
-from tests.fakes import FakeEmbedder
+from rag.testing import FakeEmbedder
 
 
 class CountingEmbedder(FakeEmbedder):
