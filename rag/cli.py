@@ -92,7 +92,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     corpus = args.corpus or settings.corpus_dir()
     store = args.store or settings.store_dir()
-    if not args.no_render and os.environ.get("RAG_RENDER", "1") != "0":
+    if not args.no_render and settings.current().render:
         from rag.render import render_corpus
 
         print(f"renderings: {render_corpus(corpus, model=args.model, progress=not args.quiet).summary()}")

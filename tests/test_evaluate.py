@@ -212,7 +212,7 @@ def test_plan_configs_validates_and_honours_retrieval_only():
         ev.plan_configs(["bm99"], ("hybrid",), False)
     plan = ev.plan_configs(None, ("keyword", "hybrid"), retrieval_only=True)
     assert plan.retrieval_modes == ["keyword", "hybrid"] and plan.answer_modes == []
-    assert set(plan.skipped) == {"llm", "extractive"}
+    assert set(plan.skipped) == {"llm", "extractive", "naive"}
 
 
 def test_main_writes_json_report_and_chart(tmp_path, monkeypatch):
@@ -221,7 +221,7 @@ def test_main_writes_json_report_and_chart(tmp_path, monkeypatch):
              "reference": it.reference, "gold": [f"{s}:{n}" for s, n in it.gold],
              "key_facts": [list(f) for f in it.key_facts], "tags": [], "split": "dev"} for it in ITEMS]
     qa.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    monkeypatch.setattr(ev, "load_retriever", lambda store: FakeRetriever())
+    monkeypatch.setattr(ev, "load_retriever", lambda store, corpus=None: FakeRetriever())
     monkeypatch.setattr(ev, "make_answerer_factory", lambda retriever, model: lambda mode: FakeAnswerer())
     monkeypatch.setattr("rag.language.detect_language", fake_detect)
     out = tmp_path / "out"
@@ -236,7 +236,7 @@ def test_main_writes_json_report_and_chart(tmp_path, monkeypatch):
 
 
 def test_main_rejects_unknown_config(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(ev, "load_retriever", lambda store: FakeRetriever())
+    monkeypatch.setattr(ev, "load_retriever", lambda store, corpus=None: FakeRetriever())
     assert ev.main(["--configs", "nope", "--out", str(tmp_path), "--retrieval-only"]) == 2
     assert "unknown config" in capsys.readouterr().err
 
