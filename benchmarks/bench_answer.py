@@ -62,6 +62,7 @@ class Run:
     gen_s: float = 0.0
     threads: int = 0
     text: str = ""
+    first_line_s: float = math.nan  # the verified lead line on screen (pipeline only; raw has none)
 
 
 @dataclass
@@ -117,9 +118,12 @@ def rate(tokens: float, seconds: float) -> float:
     return tokens / seconds if seconds > 0 else math.nan
 
 
-def latency_row(label: str, first: Sequence[float], total: Sequence[float], signed: bool = False) -> str:
-    """One Markdown table row: label, n, first-token p50/p95, total p50/p95."""
-    cells = [percentile(first, 50), percentile(first, 95), percentile(total, 50), percentile(total, 95)]
+def latency_row(label: str, first: Sequence[float], total: Sequence[float], signed: bool = False,
+                line: Sequence[float] = ()) -> str:
+    """One Markdown table row: label, n, first-line p50/p95, first-token p50/p95, total p50/p95."""
+    lines = [v for v in line if not math.isnan(v)]
+    cells = [percentile(lines, 50) if lines else math.nan, percentile(lines, 95) if lines else math.nan,
+             percentile(first, 50), percentile(first, 95), percentile(total, 50), percentile(total, 95)]
     return f"| {label} | {len(total)} | " + " | ".join(fmt_s(c, signed) for c in cells) + " |"
 
 
@@ -127,9 +131,10 @@ def latency_table(pipeline: Sequence[Run], raw: Sequence[Run]) -> list[str]:
     """Markdown rows for pipeline, raw llama.cpp and the paired per-question overhead."""
     pairs = list(zip(pipeline, raw, strict=True))
     return [
-        "| run | n | first token p50 | first token p95 | total p50 | total p95 |",
-        "|---|---:|---:|---:|---:|---:|",
-        latency_row("pipeline", [p.first_token_s for p in pipeline], [p.total_s for p in pipeline]),
+        "| run | n | first verified line p50 | p95 | first token p50 | first token p95 | total p50 | total p95 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        latency_row("pipeline", [p.first_token_s for p in pipeline], [p.total_s for p in pipeline],
+                    line=[p.first_line_s for p in pipeline]),
         latency_row("raw llama.cpp", [r.first_token_s for r in raw], [r.total_s for r in raw]),
         latency_row("overhead (pipeline - raw)", [p.first_token_s - r.first_token_s for p, r in pairs],
                     [p.total_s - r.total_s for p, r in pairs], signed=True),
@@ -293,7 +298,8 @@ def run_pipeline(answerer: Any, question: str) -> tuple[Any, Run, dict[str, Any]
     done = time.perf_counter()
     assert answer is not None
     t = answer.timings
-    run = read_counters(llama, Run(t["first_token_s"], t["total_s"], text="".join(pieces)))
+    run = read_counters(llama, Run(t["first_token_s"], t["total_s"], text="".join(pieces),
+                                   first_line_s=t.get("first_line_s", math.nan)))
     call = calls[-1] if calls else None
     breakdown = {
         "before_model_s": call["at"] - start if call else math.nan,

@@ -47,11 +47,12 @@ def test_common_prefix_and_role_dicts():
 
 
 def test_latency_table_pairs_overhead_per_question():
-    pipe = [bench.Run(2.0, 6.0), bench.Run(3.0, 9.0)]
+    pipe = [bench.Run(2.0, 6.0, first_line_s=0.2), bench.Run(3.0, 9.0, first_line_s=0.4)]
     raw = [bench.Run(1.5, 5.0), bench.Run(2.0, 8.5)]
     rows = bench.latency_table(pipe, raw)
-    assert rows[2].startswith("| pipeline | 2 | 2.50 |")
-    assert rows[4] == "| overhead (pipeline - raw) | 2 | +0.75 | +0.97 | +0.75 | +0.97 |"
+    assert rows[2].startswith("| pipeline | 2 | 0.30 | 0.39 | 2.50 |")  # first verified line, then first token
+    assert rows[3].startswith("| raw llama.cpp | 2 | - | - | 1.75 |")
+    assert rows[4] == "| overhead (pipeline - raw) | 2 | - | - | +0.75 | +0.97 | +0.75 | +0.97 |"
 
 
 def test_targets_and_empty_values():
@@ -67,7 +68,7 @@ def test_report_counts_gate_answers_outside_the_table():
                             cached_tokens=600, extras={"sampling": {"max_tokens": 320, "top_k": 1}})
     gate = bench.Result("en-2", "en", "gate", bench.Run(0.3, 0.3))
     text = bench.report([answered, gate], META)
-    assert "| pipeline | 1 | 2.00 | 2.00 | 6.00 | 6.00 |" in text
+    assert "| pipeline | 1 | - | - | 2.00 | 2.00 | 6.00 | 6.00 |" in text
     assert "answered without the model (evidence gate): 1, total p50 0.30 s" in text
     assert "same draft text in both runs: 1/1" in text
     assert "max_tokens=320" in text and "threads: pipeline 2, raw 2" in text
