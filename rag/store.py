@@ -231,11 +231,28 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
         "documents": {d.source: {"date": d.date, "lang": d.lang, "title": d.title, "lines": len(d.lines)} for d in docs},
         "boilerplate": {src: {str(k): v for k, v in lines.items()} for src, lines in report.boilerplate.items()},
     }
-    keyword = KeywordIndex.build([c.embed_text() for c in chunks], keyword_strategy)
+    keyword_texts, rendered = _keyword_texts(chunks, corpus_dir)
+    manifest["keyword"]["renderings"] = rendered
+    keyword = KeywordIndex.build(keyword_texts, keyword_strategy)
     _write_atomically(path, manifest, chunks, (vectors, sentence_vectors, sentence_rows), keyword)
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _keyword_texts(chunks: list[Chunk], corpus_dir: Path) -> tuple[list[str], int]:
+    """Each chunk's keyword text plus the checked English renderings of its lines (rag.render):
+    an English question's words then meet English words. Returns the texts and how many lines
+    had a rendering."""
+    from rag.render import RenderingStore
+
+    renderings = RenderingStore.for_corpus(corpus_dir)
+    texts, rendered = [], 0
+    for chunk in chunks:
+        extra = [r for r in (renderings.text(t) for t in chunk.lines) if r]
+        rendered += len(extra)
+        texts.append("\n".join([chunk.embed_text(), *extra]))
+    return texts, rendered
 
 
 def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool,

@@ -201,6 +201,9 @@ HEADLINE = {
 # The answer lines: 000:15 ("dwie ścieżki działań": diplomacy or deterrence) and 002:27/29 (the same
 # two paths from the White House briefing).
 TWO_PATHS_LINES = {(S000, 15), (S002, 27), (S002, 29)}
+# The language the shown answer reads in. Romanian readers over Polish lines get the checked English
+# rendering and the model's answer written from it (measured: README, "Romanian readers").
+READER_LANGUAGE = {"en": "en", "pl": "pl", "ro": "ro"}
 
 
 @pytest.fixture(scope="module")
@@ -215,22 +218,21 @@ def real_answerer(real_retriever: Retriever) -> Answerer:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", [
-    "en",
-    "pl",
-    # The 1.5B model copies Polish phrases into a Romanian answer over a Polish line; the answer
-    # layer then writes it in English and translates it (Answerer._via_english).
-    "ro",
-])
-def test_headline_question_answers_two_paths_in_its_language(real_answerer: Answerer, lang: str) -> None:
+@pytest.mark.parametrize("lang", ["en", "pl", "ro"])
+def test_headline_question_gives_both_paths_from_the_cited_lines(real_answerer: Answerer, lang: str) -> None:
+    """What the pipeline guarantees, not the model's wording: the answer line is cited (with its checked
+    English rendering), the shown text names the deterrence measures, and it reads in the reader's language."""
     from rag.language import detect_language
 
     answer = real_answerer.ask(HEADLINE[lang])
     cited = {(c.source, n) for c in answer.citations for n in range(c.start_line, c.end_line + 1)}
     assert not answer.refused, answer.answer
     assert cited & TWO_PATHS_LINES, (answer.answer, cited)
-    assert re.search(r"d[iy]plom", answer.answer.lower()), answer.answer  # the first of the two paths
-    assert detect_language(answer.answer) == lang, answer.answer
+    polish = [c for c in answer.citations if (c.source, c.start_line) in TWO_PATHS_LINES]
+    assert all(c.translation for c in polish), polish  # the Polish line's rendering travels with it
+    assert re.search(r"d[iy]plom", answer.answer.lower()), answer.answer
+    assert re.search(r"sanc|sankc", answer.answer.lower()), answer.answer
+    assert detect_language(answer.answer) == READER_LANGUAGE[lang], answer.answer
 
 
 @pytest.mark.slow
