@@ -58,6 +58,7 @@ CSS = """
 .src-line .ln { flex: 0 0 2.2rem; text-align: right; color: #999; font-family: ui-monospace, monospace;
                 font-size: .78rem; padding-top: .12rem; user-select: none; }
 .src-line .tx { flex: 1 1 auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+.src-rendering { margin-top: .35rem; padding: .3rem .5rem; border-left: 3px solid #9bc1ff; font-size: .9rem; }
 .src-line mark { background: #fff3b0; color: inherit; padding: .05rem .1rem; border-radius: .2rem; }
 .src-score { font-size: .75rem; color: #777; }
 .rag-sources-title { font-size: .8rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em;
@@ -158,7 +159,15 @@ def citation_html(number: int, citation: Citation, paragraph: Chunk | None, docu
         f"{escape(lang)}</span>"
     )
     title_html = f'<div class="src-title">{escape(title)}</div>' if title else ""
-    return f'<div class="src-card"><div class="src-head">{head}</div>{title_html}{body}</div>'
+    return f'<div class="src-card"><div class="src-head">{head}</div>{title_html}{body}{rendering_html(citation)}</div>'
+
+
+def rendering_html(citation: Citation) -> str:
+    """The cited line's checked English rendering, beneath the original (nothing when there is none)."""
+    if not citation.translation:
+        return ""
+    return (f'<div class="src-rendering"><span class="meta">checked English rendering</span>'
+            f"<div>{escape(citation.translation)}</div></div>")
 
 
 def cited_lines(citations: Sequence[Citation]) -> set[tuple[str, int]]:

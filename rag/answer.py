@@ -116,6 +116,23 @@ def _reuse_index_vectors(retriever: Any) -> None:
         remember_document_vectors(embedder, texts, vectors)
 
 
+def lacks_asked_detail(question: str, language: str, evidence: Evidence, lines: Sequence[int]) -> bool:
+    """A "how many" question whose lines hold no number, or a "when" question whose lines hold no
+    date, beyond what the question itself says: those lines cannot answer it, whatever is written."""
+    from rag.ground import asked_kinds, extract_keys
+
+    kinds = asked_kinds(question)
+    if not kinds:
+        return False
+    given = set(extract_keys(question, language))
+    for j in lines:  # the lines' own words only: the article's date is no answer to "how many"
+        line = evidence.lines[j]
+        found = extract_keys(line.text, line.lang, evidence=True) + extract_keys(line.rendering, "en", evidence=True)
+        if any(k.kind in kinds and k not in given for k in found):
+            return False
+    return True
+
+
 def _corpus_of(retriever: Any) -> Path | None:
     store = getattr(retriever, "store", None)
     folder = (getattr(store, "manifest", None) or {}).get("corpus_dir")
@@ -271,7 +288,7 @@ class Answerer:
         from rag.prompt import is_no_answer, prompt_inputs
 
         selection = select_lines(evidence, qe)
-        if not selection:
+        if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
             yield from self._final(refusal_answer(question, language, evidence.passages), timings, t0)
             return
         composer = Composer(evidence, language)

@@ -137,16 +137,48 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(answer) -> None:
-    print(answer.answer)
+def _print_answer(answer, shown: str = "") -> None:
+    """The final answer; `shown` is text already printed (the verified lines), not repeated when the
+    answer still starts with it."""
+    text = answer.answer
+    if shown and text.startswith(shown.strip()):
+        text = text[len(shown.strip()):].lstrip("\n")
+    elif shown:
+        print("(replaced by:)")
+    if text:
+        print(text)
     if answer.citations:
         print()
         for c in answer.citations:
             span = f"{c.start_line}" if c.start_line == c.end_line else f"{c.start_line}-{c.end_line}"
             print(f"  [{c.source}:{span}] {c.quote[:200]}{'…' if len(c.quote) > 200 else ''}")
+            if c.translation:
+                print(f"      en: {c.translation[:200]}{'…' if len(c.translation) > 200 else ''}")
     t = answer.timings
     print(f"\n({'refused, ' if answer.refused else ''}{answer.language}; retrieve {t.get('retrieve_s', 0):.2f}s, "
-          f"first token {t.get('first_token_s', 0):.2f}s, total {t.get('total_s', 0):.2f}s)", file=sys.stderr)
+          f"first line {t.get('first_line_s', 0):.2f}s, first token {t.get('first_token_s', 0):.2f}s, "
+          f"total {t.get('total_s', 0):.2f}s)", file=sys.stderr)
+
+
+def _stream_answer(answerer, question: str, mode: str, args: argparse.Namespace):
+    """Print the verified lines the moment they exist (stdout), the model's draft as it comes (stderr,
+    on a terminal), then the checked rest of the answer."""
+    answer, shown, first = None, "", True
+    live = mode == "llm" and sys.stderr.isatty()
+    for piece in answerer.ask_stream(question, mode=mode, k=args.k, filters=_filters(args)):
+        if not isinstance(piece, str):
+            answer = piece
+        elif first and mode == "llm":
+            shown = piece
+            print(piece.rstrip("\n"), flush=True)
+            if live:
+                print("draft: ", end="", file=sys.stderr, flush=True)
+        elif live:
+            print(piece, end="", file=sys.stderr, flush=True)
+        first = False
+    if live:
+        print("\n", file=sys.stderr)
+    _print_answer(answer, shown)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -169,19 +201,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             answer = answerer.ask(question, mode=mode, k=args.k, filters=_filters(args))
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            answer = None
-            live = mode == "llm" and sys.stderr.isatty()
-            if live:
-                print("draft: ", end="", file=sys.stderr, flush=True)
-            for piece in answerer.ask_stream(question, mode=mode, k=args.k, filters=_filters(args)):
-                if isinstance(piece, str):
-                    if live:  # the model's words as they come; the checked answer follows on stdout
-                        print(piece, end="", file=sys.stderr, flush=True)
-                else:
-                    answer = piece
-            if live:
-                print("\n", file=sys.stderr)
-            _print_answer(answer)
+            _stream_answer(answerer, question, mode, args)
     return 0
 
 
