@@ -135,6 +135,8 @@ def check_rendering(source: str, lang: str, candidate: str, similarity: float) -
         return CheckResult(False, similarity, ("empty",))
     have = line_keys(cand, TARGET)
     missing += [f"{k.kind}:{k.value}" for k in _digit_keys(source, lang) if not have.has(k)]
+    had = line_keys(source, lang)  # and nothing added: a date the source never gave is made up
+    missing += [f"added {k.kind}:{k.value}" for k in _digit_keys(cand, TARGET) if not had.has(k)]
     names = _name_keys(source, lang)
     found = sum(have.has(k) for k in names)
     if len(names) >= 2 and found / len(names) < MIN_NAME_SHARE and similarity < NAMES_EXCUSED_SIMILARITY:
@@ -158,6 +160,11 @@ def _clean(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- storage
+
+
+def still_passes(item: Rendering, source: str) -> bool:
+    """A stored rendering is used only while it passes the current checks (they may have tightened)."""
+    return item.ok and check_rendering(source, item.lang, item.text, item.similarity).ok
 
 
 class RenderingStore:
@@ -200,9 +207,9 @@ class RenderingStore:
         return self._items.get(line_hash(text))
 
     def text(self, text: str) -> str:
-        """The checked rendering of a line, or "" (none, or none passed)."""
+        """The checked rendering of a line, or "" (none, none passed, or it fails today's checks)."""
         item = self.get(text)
-        return item.text if item and item.ok else ""
+        return item.text if item is not None and still_passes(item, text) else ""
 
     def add(self, item: Rendering) -> None:
         with self._lock:
@@ -216,13 +223,15 @@ class RenderingStore:
         return len(self._items)
 
     def export(self, hashes: Iterable[str], path: Path) -> int:
-        """Write the renderings of `hashes` (sorted, passing ones only) to `path` atomically."""
-        rows = sorted((self._items[h] for h in set(hashes) if h in self._items and self._items[h].ok),
+        """Write the records of `hashes` to `path` atomically, sorted; failed ones without their rejected
+        text, so a corpus shipped with this file never asks the model again for a line none passed."""
+        rows = sorted((dataclasses.replace(self._items[h], rejected="") for h in set(hashes) if h in self._items),
                       key=lambda r: r.hash)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.writelines(r.to_json() + "\n" for r in rows)
+        os.chmod(tmp, 0o644)  # data to commit and share, not a private temp file
         os.replace(tmp, path)
         return len(rows)
 
@@ -312,10 +321,16 @@ def embedding_similarity(embedder: Any) -> Callable[[str, str], float]:
     return similarity
 
 
+def _needs_rendering(store: RenderingStore, text: str) -> bool:
+    """No record yet, or a once-passing rendering that today's checks reject."""
+    item = store.get(text)
+    return item is None or (item.ok and not still_passes(item, text))
+
+
 def render_missing(lines: Sequence[LineToRender], store: RenderingStore, generate: Generate,
                    similarity: Callable[[str, str], float], model: str = "", progress: bool = True) -> int:
     """Render every line the store has no record of; returns how many were rendered now."""
-    todo = [ln for ln in lines if store.get(ln.text) is None]
+    todo = [ln for ln in lines if _needs_rendering(store, ln.text)]
     if not todo:
         return 0
     from tqdm import tqdm
@@ -364,7 +379,7 @@ def render_corpus(corpus_dir: Path, model: str = "default", progress: bool = Tru
     started = time.perf_counter()
     lines = corpus_lines(corpus_dir)
     store = RenderingStore.for_corpus(corpus_dir)
-    todo = [ln for ln in lines if store.get(ln.text) is None]
+    todo = [ln for ln in lines if _needs_rendering(store, ln.text)]
     if todo:
         if llm is None:
             from rag.llm import load_chat_model
