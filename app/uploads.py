@@ -6,6 +6,7 @@ why their upload was refused, so the same rules are checked here first, with mes
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,9 @@ from pathlib import Path
 from rag.corpus import SUFFIXES
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # far above any news article; a bigger file is a mistake
+# File systems allow 255 bytes per name (a 300-character name crashed the page with ENAMETOOLONG);
+# the stem is kept well below that, leaving room for the suffix and the ".NAME.upload" temp file.
+MAX_STEM_BYTES = 120
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,25 @@ class UploadCheck:
 
 
 def safe_name(name: str) -> str:
-    """The base name with path parts dropped and odd characters replaced, so it stays inside the folder."""
+    """The base name with path parts dropped and odd characters replaced, so it stays inside the folder.
+
+    A stem over MAX_STEM_BYTES (UTF-8) is cut and given a short hash of the full name, so two long
+    names that differ only at the end stay two files.
+    """
     base = Path(name.replace("\\", "/")).name.strip()
     stem, suffix = os.path.splitext(base)
     stem = re.sub(r"[^\w.\-]+", "_", stem).strip("._") or "document"
-    return f"{stem}{suffix.lower()}"
+    suffix = suffix.lower() if len(suffix) <= 10 else ""
+    if len(stem.encode("utf-8")) > MAX_STEM_BYTES:
+        tag = hashlib.blake2b(base.encode("utf-8"), digest_size=4).hexdigest()
+        cut = stem.encode("utf-8")[: MAX_STEM_BYTES - len(tag) - 1].decode("utf-8", "ignore").rstrip("._-")
+        stem = f"{cut}-{tag}"
+    return f"{stem}{suffix}"
+
+
+def _renamed(name: str, target: str) -> str:
+    """" (saved as X)" when the stored name is not simply the uploaded one cleaned up."""
+    return f" (name shortened to {target})" if len(Path(name).name) > len(target) + 20 else ""
 
 
 def text_problem(data: bytes) -> str | None:
@@ -54,11 +72,12 @@ def text_problem(data: bytes) -> str | None:
 def check_upload(name: str, data: bytes, corpus_dir: Path, replace: bool = False) -> UploadCheck:
     """Accept a .txt/.md UTF-8 file; an existing file is only replaced when the user asked for it."""
     target = safe_name(name)
+    shown = name if len(name) <= 80 else f"{name[:60]}…{name[-12:]}"
     if Path(target).suffix not in SUFFIXES:
-        return UploadCheck(target, data, False, f"{name}: only .txt and .md files can be added")
+        return UploadCheck(target, data, False, f"{shown}: only .txt and .md files can be added")
     problem = text_problem(data)
     if problem:
-        return UploadCheck(target, data, False, f"{name} {problem}")
+        return UploadCheck(target, data, False, f"{shown} {problem}")
     existing = corpus_dir / target
     if existing.exists():
         if existing.read_bytes() == data:
@@ -72,7 +91,7 @@ def check_upload(name: str, data: bytes, corpus_dir: Path, replace: bool = False
                 "“Replace files with the same name” to overwrite it",
             )
         return UploadCheck(target, data, True, f"{target}: replaced", replaces=True)
-    return UploadCheck(target, data, True, f"{target}: added")
+    return UploadCheck(target, data, True, f"{target}: added{_renamed(name, target)}")
 
 
 def check_uploads(
@@ -93,14 +112,26 @@ def check_uploads(
 
 
 def write_files(corpus_dir: Path, accepted: Sequence[UploadCheck]) -> dict[str, bytes | None]:
-    """Write each accepted file atomically; returns what was there before (None = new) for undoing."""
+    """Write each accepted file atomically; returns what was there before (None = new) for undoing.
+
+    If one cannot be written (disk full, a name the file system refuses) the ones already
+    written are undone and the OSError is raised: an upload lands whole or not at all.
+    """
     previous: dict[str, bytes | None] = {}
-    for check in accepted:
-        target = corpus_dir / check.name
-        previous[check.name] = target.read_bytes() if target.exists() else None
-        tmp = corpus_dir / f".{check.name}.upload"
-        tmp.write_bytes(check.data)
-        os.replace(tmp, target)
+    try:
+        for check in accepted:
+            target = corpus_dir / check.name
+            before = target.read_bytes() if target.exists() else None
+            tmp = corpus_dir / f".{check.name}.upload"
+            try:
+                tmp.write_bytes(check.data)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            previous[check.name] = before
+    except OSError:
+        restore_files(corpus_dir, previous)
+        raise
     return previous
 
 

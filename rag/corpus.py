@@ -28,7 +28,7 @@ DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2})(?:-\d{2})?\b\s*")
 TITLE_MAX_CHARS = 120
 # Limits: far above any news article, low enough that one odd file cannot swamp the machine (a 20 MB
 # file took 1.8 GB of memory; a single 1 MB line became a 1 MB chunk and a 1 MB search hit).
-MAX_FILE_BYTES = 5 * 1024 * 1024  # only the whole lines within the first 5 MB of a file are indexed
+MAX_FILE_BYTES = 5_000_000  # only the whole lines within the first 5 MB of a file are indexed
 MAX_LINE_CHARS = 3000  # a longer line is indexed as its first 3,000 characters (cut at a space)
 
 
@@ -157,8 +157,9 @@ def corpus_files(folder: Path) -> list[Path]:
     return scan_folder(folder)[0]
 
 
-def read_limited(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes, int]:
-    """(the file's bytes up to `limit`, cut after the last full line; the file's size)."""
+def read_limited(path: Path, limit: int | None = None) -> tuple[bytes, int]:
+    """(the file's bytes up to `limit` (MAX_FILE_BYTES), cut after the last full line; the file's size)."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     size = os.stat(path).st_size
     with open(path, "rb") as fh:
         raw = fh.read(limit + 1 if size > limit else size)
@@ -179,8 +180,9 @@ def _decode(name: str, raw: bytes) -> tuple[str | None, str]:
         return None, f"not UTF-8 ({exc.reason})"
 
 
-def cut_long_lines(doc: Document, limit: int = MAX_LINE_CHARS) -> None:
-    """Shorten lines over `limit` characters to a prefix ending at a space, recording their length."""
+def cut_long_lines(doc: Document, limit: int | None = None) -> None:
+    """Shorten lines over `limit` (MAX_LINE_CHARS) characters to a prefix ending at a space, recording their length."""
+    limit = MAX_LINE_CHARS if limit is None else limit
     for i, line in enumerate(doc.lines):
         if len(line) > limit:
             cut = line[:limit]
@@ -211,7 +213,7 @@ def limit_notes(docs: list[Document]) -> list[str]:
     for doc in docs:
         if doc.cut_after_line:
             notes.append(f"{doc.source}: only lines 1-{doc.cut_after_line} indexed (the file has "
-                         f"{doc.file_bytes / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB)")
+                         f"{doc.file_bytes / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:g} MB)")
         for number, length in sorted(doc.cut_lines.items()):
             notes.append(f"{doc.source}:{number}: line cut to its first {len(doc.line(number)):,} of "
                          f"{length:,} characters")

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.injection import addresses_assistant
 from rag.types import Answer, Citation, Embedder, Passage
 
 
@@ -545,7 +546,7 @@ def looks_like_instruction(text: str) -> bool:
     It stays quotable data, but a model answer is never grounded in it: if the model obeyed it,
     the obedient text must not come out looking sourced.
     """
-    return bool(_INSTRUCTION.search(text))
+    return addresses_assistant(text)
 
 
 class Evidence:

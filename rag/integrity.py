@@ -49,11 +49,11 @@ def index_checksums(folder: Path, manifest_name: str) -> dict[str, dict[str, Any
     return out
 
 
-def verify_index(folder: Path, recorded: dict[str, dict[str, Any]], eager_bytes: int = EAGER_BYTES) -> list[str]:
-    """Check sizes of all recorded files and digests of the small ones; return the big ones left to check.
-
-    Raises IntegrityError naming the first file that differs.
+def verify_index(folder: Path, recorded: dict[str, dict[str, Any]], eager_bytes: int | None = None) -> list[str]:
+    """Check sizes of all recorded files and digests of those up to `eager_bytes` (default EAGER_BYTES);
+    return the bigger ones, left to check. Raises IntegrityError naming the first file that differs.
     """
+    eager_bytes = EAGER_BYTES if eager_bytes is None else eager_bytes
     deferred = []
     for name, record in sorted(recorded.items()):
         path = folder / name

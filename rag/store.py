@@ -214,7 +214,12 @@ def file_hashes(corpus_dir: Path) -> dict[str, str]:
     """sha256 of each indexable file, to tell whether an index is stale."""
     from rag.corpus import corpus_files
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(corpus_dir)}
+    return {p.name: _file_sha256(p) for p in corpus_files(corpus_dir)}
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:  # streamed: a 20 MB file is not held in memory twice
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def is_stale(path: Path, corpus_dir: Path) -> bool:
