@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 from rag.corpus import Document
 
@@ -65,23 +66,36 @@ def _line_positions(docs: list[Document]) -> dict[str, list[tuple[int, int]]]:
     return where
 
 
+def _long_chars(doc: Document) -> int:
+    return sum(len(normalise(ln)) for ln in doc.lines if len(ln.strip()) >= MIN_REPEAT_CHARS)
+
+
+def _body(doc: Document) -> list[str]:
+    return [normalise(ln) for ln in doc.lines if ln.strip()]
+
+
+def _shared(where: dict[str, list[tuple[int, int]]]) -> tuple[Counter, Counter]:
+    """For each pair of documents (a < b) sharing long lines: (characters shared, lines shared)."""
+    chars: Counter[tuple[int, int]] = Counter()
+    lines: Counter[tuple[int, int]] = Counter()
+    for line, places in where.items():
+        owners = sorted({d for d, _ in places})
+        for i, a in enumerate(owners):
+            for b in owners[i + 1:]:
+                chars[a, b] += len(line)
+                lines[a, b] += 1
+    return chars, lines
+
+
 def copy_groups(docs: list[Document]) -> list[int]:
     """For each document, the index of the document kept for its group of copies (itself if none).
 
     The one kept is the first by name, unless its name marks it as a copy ("000 copy.txt").
     """
-    where = _line_positions(docs)
-    text_chars = [sum(len(normalise(ln)) for ln in doc.lines if len(ln.strip()) >= MIN_REPEAT_CHARS) for doc in docs]
-    shared_chars: Counter[tuple[int, int]] = Counter()
-    shared_lines: Counter[tuple[int, int]] = Counter()
-    for line, places in where.items():
-        owners = sorted({d for d, _ in places})
-        for i, a in enumerate(owners):
-            for b in owners[i + 1:]:
-                shared_chars[a, b] += len(line)
-                shared_lines[a, b] += 1
+    shared_chars, shared_lines = _shared(_line_positions(docs))
+    size = [_long_chars(doc) for doc in docs]
+    rank = {i: (bool(COPY_NAME.search(Path(doc.source).stem)), doc.source) for i, doc in enumerate(docs)}
     group = list(range(len(docs)))
-    rank = {i: (bool(COPY_NAME.search(doc.source.rsplit(".", 1)[0])), doc.source) for i, doc in enumerate(docs)}
 
     def root(i: int) -> int:
         while group[i] != i:
@@ -89,30 +103,43 @@ def copy_groups(docs: list[Document]) -> list[int]:
         return i
 
     for (a, b), chars in shared_chars.items():
-        same_text = [normalise(x) for x in docs[a].lines if x.strip()] == [normalise(x) for x in docs[b].lines if x.strip()]
-        smaller = max(min(text_chars[a], text_chars[b]), 1)
-        if same_text or (shared_lines[a, b] >= COPY_MIN_LINES and chars / smaller >= COPY_SHARE):
+        covers = shared_lines[a, b] >= COPY_MIN_LINES and chars / max(min(size[a], size[b]), 1) >= COPY_SHARE
+        if covers or _body(docs[a]) == _body(docs[b]):
             keep, drop = sorted((root(a), root(b)), key=rank.__getitem__)
             group[drop] = keep
     return [root(i) for i in range(len(docs))]
 
 
-def mark_boilerplate(docs: list[Document]) -> dict[str, dict[int, str]]:
-    """Record in each document's `skipped_lines` which lines are boilerplate or copies, and why; return them all.
+def _kept_copies(docs: list[Document], groups: list[int]) -> dict[str, tuple[int, int]]:
+    """Long lines shared only by copies of one article, once in each: news. -> (doc, line) indexed."""
+    kept = {}
+    for line, places in _line_positions(docs).items():
+        owners = [d for d, _ in places]
+        if len(places) > 1 and len({groups[d] for d in owners}) == 1 and len(set(owners)) == len(owners):
+            kept[line] = next((p for p in places if p[0] == groups[p[0]]), places[0])
+    return kept
 
-    A document whose every indexable line repeats an earlier one gets `duplicate_of` set.
+
+def _first_numbers(doc: Document) -> dict[str, int]:
+    """Normalised line -> the number of its first occurrence in `doc`."""
+    out: dict[str, int] = {}
+    for number, line in enumerate(doc.lines, start=1):
+        out.setdefault(normalise(line), number)
+    return out
+
+
+def mark_boilerplate(docs: list[Document]) -> dict[str, dict[int, str]]:
+    """Record in each document's `skipped_lines` which lines are boilerplate or copies, and why.
+
+    Returns them all; a copy none of whose lines is indexed gets `duplicate_of` set.
     """
     groups = copy_groups(docs)
-    kept: dict[str, tuple[int, int]] = {}  # normalised line -> (doc, line) of the copy that is indexed
-    for line, places in _line_positions(docs).items():
-        if len(places) > 1 and len({groups[d] for d, _ in places}) == 1 and len({d for d, _ in places}) == len(places):
-            # shared only between copies of one article, once in each: news, indexed in the kept copy
-            kept[line] = next((p for p in places if p[0] == groups[p[0]]), places[0])
+    kept = _kept_copies(docs, groups)
     repeats = repeated_lines(docs)
     report: dict[str, dict[int, str]] = {}
     for d, doc in enumerate(docs):
         original = docs[groups[d]]
-        in_original = {} if groups[d] == d else {normalise(ln): n for n, ln in reversed(list(enumerate(original.lines, 1)))}
+        in_original = {} if original is doc else _first_numbers(original)
         for number, line in enumerate(doc.lines, start=1):
             if not line.strip():
                 continue
@@ -131,8 +158,9 @@ def mark_boilerplate(docs: list[Document]) -> dict[str, dict[int, str]]:
                 doc.skipped_lines[number] = reason
         if doc.skipped_lines:
             report[doc.source] = dict(doc.skipped_lines)
-        if groups[d] != d and all(not ln.strip() or n in doc.skipped_lines for n, ln in enumerate(doc.lines, 1)):
-            doc.duplicate_of = docs[groups[d]].source
+        if original is not doc and all(not ln.strip() or n in doc.skipped_lines
+                                       for n, ln in enumerate(doc.lines, 1)):
+            doc.duplicate_of = original.source
     return report
 
 

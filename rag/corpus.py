@@ -123,7 +123,8 @@ def _entry_problem(path: Path, root: Path) -> str | None:
     if stat.S_ISDIR(info.st_mode):
         return "folder (nested folders are not read)"
     if not stat.S_ISREG(info.st_mode):
-        kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "socket" if stat.S_ISSOCK(info.st_mode) else "device"
+        kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "socket" if stat.S_ISSOCK(info.st_mode) \
+            else "device"
         return f"not a regular file ({kind})"
     return None
 
@@ -181,7 +182,7 @@ def _decode(name: str, raw: bytes) -> tuple[str | None, str]:
 
 
 def cut_long_lines(doc: Document, limit: int | None = None) -> None:
-    """Shorten lines over `limit` (MAX_LINE_CHARS) characters to a prefix ending at a space, recording their length."""
+    """Cut lines over `limit` (MAX_LINE_CHARS) characters to a prefix ending at a space; record their length."""
     limit = MAX_LINE_CHARS if limit is None else limit
     for i, line in enumerate(doc.lines):
         if len(line) > limit:

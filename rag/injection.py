@@ -30,12 +30,15 @@ _FLAGS = re.IGNORECASE | re.UNICODE
 # "Assistant Secretary of State ...").
 _MACHINE_EN = (r"(?:aimachine|artificial intelligence|(?:large )?language models?|llms?|chat ?bots?|bots?|"
                r"gpt\w*|reader[- ]?bots?|automated (?:readers?|systems?|assistants?)|"
-               r"(?:aimachine |virtual |digital )?assistants?(?! (?:secretary|director|professor|manager|minister|"
-               r"coach|editor|chief|attorney|commissioner|general|to the|principal|deputy)))")
-_MACHINE_PL = (r"(?:aimachine|sztuczn\w+ inteligencj\w+|model\w* jezykow\w+|model\w* aimachine|czat ?bot\w*|chat ?bot\w*|"
+               r"(?:aimachine |virtual |digital )?assistants?"
+               r"(?! (?:secretary|director|professor|manager|minister|coach|editor|chief|attorney|"
+               r"commissioner|general|to the|principal|deputy)))")
+_MACHINE_PL = (r"(?:aimachine|sztuczn\w+ inteligencj\w+|model\w* jezykow\w+|model\w* aimachine|"
+               r"czat ?bot\w*|chat ?bot\w*|"
                r"bot(?:a|em|cie|owi|y|ow)?|asystenc\w*|asystent(?:a|em|owi|ow|ka|ki|ce|y|om|ami)?"
                r"(?! (?:sekretarza|ministra|prezydenta|trenera|profesora|dyrektora|redakcji)))")
-_MACHINE_RO = (r"(?:aimachine|inteligent\w+ artificial\w+|model\w* (?:de limbaj|lingvistic\w*|aimachine)|chat ?bot\w*|"
+_MACHINE_RO = (r"(?:aimachine|inteligent\w+ artificial\w+|model\w* (?:de limbaj|lingvistic\w*|aimachine)|"
+               r"chat ?bot\w*|"
                r"bot(?:ul|ului|ule|i|ii|ilor)?|asistent(?:ul|ului|ule|ului|i|ii|ilor|e|a|a)?"
                r"(?! (?:al |(?:de )?secretar\w*|ministr\w*|director\w*|profesor\w*|manager\w*)))")
 _MACHINE = rf"(?:{_MACHINE_EN}|{_MACHINE_PL}|{_MACHINE_RO})"
@@ -63,9 +66,10 @@ _FRAMING = re.compile(
     rf"(?:the\s+|any\s+|all\s+|every\s+)?{_MACHINE_EN}\b|"
     rf"\b(?:dear|hey|hello|attention|hi)\s*,?\s+(?:the\s+)?{_MACHINE_EN}\b|"
     rf"\bif you(?: a|')re (?:an? |the )?{_MACHINE_EN}\b|"
-    rf"\b{_MACHINE_EN} (?:that is |who is |which is )?(?:reading|processing|summari[sz]ing|parsing|answering from)"
-    rf" (?:this|these|the following)\b|"
-    rf"\b{_MACHINE_PL} (?:czytajac\w*|przetwarzajac\w*|streszczajac\w*|ktor\w+ (?:czyta|przetwarza|streszcza))\b|"
+    rf"\b{_MACHINE_EN} (?:that is |who is |which is )?"
+    rf"(?:reading|processing|summari[sz]ing|parsing|answering from) (?:this|these|the following)\b|"
+    rf"\b{_MACHINE_PL} (?:czytajac\w*|przetwarzajac\w*|streszczajac\w*|"
+    rf"ktor\w+ (?:czyta|przetwarza|streszcza))\b|"
     rf"\b{_MACHINE_RO} (?:care|ce) (?:citeste|proceseaza|rezuma|analizeaza)\b|"
     rf"\b(?:uwaga|wiadomosc|informacja|instrukcj\w*|polecenie|notatka|komunikat|wskazowka)\s+(?:dla|do)\s+"
     rf"(?:kazdego\s+|wszystkich\s+)?{_MACHINE_PL}\b|"

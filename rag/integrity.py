@@ -49,7 +49,8 @@ def index_checksums(folder: Path, manifest_name: str) -> dict[str, dict[str, Any
     return out
 
 
-def verify_index(folder: Path, recorded: dict[str, dict[str, Any]], eager_bytes: int | None = None) -> list[str]:
+def verify_index(folder: Path, recorded: dict[str, dict[str, Any]],
+                 eager_bytes: int | None = None) -> list[str]:
     """Check sizes of all recorded files and digests of those up to `eager_bytes` (default EAGER_BYTES);
     return the bigger ones, left to check. Raises IntegrityError naming the first file that differs.
     """
@@ -70,7 +71,8 @@ def verify_index(folder: Path, recorded: dict[str, dict[str, Any]], eager_bytes:
     return deferred
 
 
-def verify_in_background(folder: Path, recorded: dict[str, dict[str, Any]], names: list[str]) -> threading.Thread:
+def verify_in_background(folder: Path, recorded: dict[str, dict[str, Any]],
+                         names: list[str]) -> threading.Thread:
     """Hash the deferred big files on a daemon thread; a mismatch is logged and kept for `problem()`."""
 
     def run() -> None:
@@ -80,7 +82,8 @@ def verify_in_background(folder: Path, recorded: dict[str, dict[str, Any]], name
             except OSError:
                 return  # swapped away by a newer build: that one is checked when loaded
             if not same:
-                message = f"index {folder}: {name} was modified after it was built; run `rag index` to rebuild it"
+                message = (f"index {folder}: {name} was modified after it was built; "
+                           "run `rag index` to rebuild it")
                 log.error(message)
                 with _PROBLEMS_GUARD:
                     _PROBLEMS[str(folder)] = message

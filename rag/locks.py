@@ -13,6 +13,7 @@ for the lock would then deadlock). Holds are per thread, so two threads still ex
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from filelock import FileLock, Timeout
 __all__ = ["DEFAULT_TIMEOUT_S", "StoreBusy", "acquire_or_explain", "lock_path", "store_lock"]
 
 DEFAULT_TIMEOUT_S = 600.0
+
+log = logging.getLogger(__name__)
 
 _LOCKS: dict[str, FileLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -47,13 +50,21 @@ def _lock_of(store_dir: Path) -> FileLock:
 
 
 def acquire_or_explain(store_dir: Path, timeout: float = DEFAULT_TIMEOUT_S) -> FileLock:
-    """The lock, acquired (release it yourself); a clear StoreBusy instead of filelock's Timeout."""
+    """The lock, acquired (release it yourself); a clear StoreBusy instead of filelock's Timeout.
+
+    When someone else holds it, say so before waiting: a silent ten-minute wait looks like a hang.
+    """
     lock = _lock_of(store_dir)
+    try:
+        lock.acquire(timeout=0)
+        return lock
+    except Timeout:
+        log.warning("waiting for another process to finish with the index at %s", store_dir)
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
-        raise StoreBusy(f"another process is building the index at {store_dir} "
-                        f"(lock {lock_path(store_dir)} held for over {timeout:.0f} s); try again later") from exc
+        raise StoreBusy(f"another process is building the index at {store_dir} (lock "
+                        f"{lock_path(store_dir)} held for over {timeout:.0f} s); try again later") from exc
     return lock
 
 
