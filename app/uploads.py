@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rag.corpus import SUFFIXES
 
@@ -143,3 +144,18 @@ def restore_files(corpus_dir: Path, previous: dict[str, bytes | None]) -> None:
             target.unlink(missing_ok=True)
         else:
             target.write_bytes(data)
+
+
+def index_findings(report: Any, names: Iterable[str]) -> list[str]:
+    """What indexing did to the uploaded files beyond adding them (`report` is a rag.store.BuildReport):
+    the size limits' cuts, a copy of a document already there, lines flagged as instructions."""
+    names = set(names)
+    notes = [note for note in report.cut if note.split(":", 1)[0] in names]
+    notes += [f"{copy} repeats {original}, which is already indexed: it is kept once, cited as {original}"
+              for copy, original in report.duplicates.items() if copy in names or original in names]
+    notes += [f"{source}: {'lines' if len(lines) > 1 else 'line'} {', '.join(map(str, lines))} "
+              f"{'address' if len(lines) > 1 else 'addresses'} an assistant; searchable as data, but never "
+              "the only support of an answer"
+              for source, lines in report.flagged.items() if source in names]
+    notes += [f"{name} was not indexed: {why}" for name, why in report.skipped.items() if name in names]
+    return notes

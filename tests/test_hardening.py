@@ -752,3 +752,20 @@ def test_a_copy_with_an_extra_paragraph_keeps_that_paragraph(corpus_copy: Path, 
     copy_text = " ".join(c.text for c in chunks if c.source == "000 kopia.txt")
     assert copy_text == extra  # its own line is indexed; the shared lines only once, in the original
     assert HEADLINE in _chunk_lines(tmp_path / "idx") and report.duplicates == {}
+
+
+def test_page_tells_what_indexing_did_to_an_upload(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   corpus_copy: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RAG_APP_FAKE", "1")
+    monkeypatch.setenv("RAG_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("RAG_CORPUS", str(corpus_copy))
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    data = f"Talks in Geneva\n\n{PLANTED}\n\nThe delegations met for eight hours on Monday.\n".encode()
+    at.sidebar.file_uploader[0].set_value(("planted.txt", data, "text/plain"))
+    next(b for b in at.button if b.label == "Add to corpus").click().run()
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "planted.txt: line 3 addresses an assistant" in warnings
