@@ -24,7 +24,15 @@ from typing import Any
 
 __all__ = ["addresses_assistant", "flag_documents"]
 
-_FLAGS = re.IGNORECASE | re.UNICODE
+_FLAGS = re.UNICODE  # the text is case-folded first (see _fold)
+
+# Every pattern below needs one of these (an addressee, an override verb, a framing noun). Most
+# news lines hold none, and a substring test is ~100x cheaper than the patterns themselves.
+_TRIGGERS = ("assist", "asyst", "asist", "aimachine", "model", "bot", "gpt", "artificial", "sztuczn",
+             "inteligent", "ignor", "disregard", "forget", "override", "bypass", "pomin", "zapomn", "uita",
+             "nu tine cont", "nie zwazaj", "prompt", "instruc", "instrukc", "jailbreak", "developer mode",
+             "only with", "question", "quer", "user", "uzytkown", "utilizator", "pytan", "intreb", "asked",
+             "zapytan", "reader", "llm", "automated", "bocie", "interog")
 
 # Who is addressed: a machine reader. "assistant" is not followed by a job title (news has
 # "Assistant Secretary of State ...").
@@ -127,21 +135,24 @@ _MACHINE_ACRONYM = re.compile(r"\b(?:A\.?I|I\.?A|LLM)\b\.?")
 _AFTER_FRAMING = re.compile(r"(?:\s+[\w-]+){0,4}?\s*[:,\-\u2013\u2014]")
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_SPACES = re.compile(r"\s+")
+
+
 def _fold(line: str) -> str:
     """Lower case without diacritics, one space: the patterns hold whether or not accents were typed.
 
     "AI" / "IA" are told apart from the Romanian word "ai" (you have; of the) by case, before folding.
     """
-    text = _MACHINE_ACRONYM.sub(" aimachine ", line)
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c)).replace("\u0142", "l")
-    return re.sub(r"\s+", " ", text).strip()
+    text = unicodedata.normalize("NFKD", _MACHINE_ACRONYM.sub(" aimachine ", line).casefold())
+    text = _COMBINING.sub("", text).replace("\u0142", "l")
+    return _SPACES.sub(" ", text).strip()
 
 
 def addresses_assistant(line: str) -> bool:
     """True when `line` gives orders to an assistant / AI / model reading it (en, pl, ro)."""
     text = _fold(line)
-    if len(text) < 8:
+    if len(text) < 8 or not any(t in text for t in _TRIGGERS):
         return False
     if _OVERRIDE.search(text):
         return True
