@@ -146,6 +146,8 @@ class Store:
         except StoreMismatch:
             raise
         except StoreError:
+            if not path.parent.is_dir():
+                raise  # nothing there to wait for, and a read creates no folders
             with store_lock(path):
                 _recover_interrupted_swap(path)
                 return cls._open(path, fingerprint)
