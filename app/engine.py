@@ -243,7 +243,11 @@ class Engine:
     def add_documents(self, accepted: Sequence[UploadCheck], progress: Progress) -> BuildReport:
         """Write the accepted uploads into the corpus folder and index them; undo the files if that fails."""
         with self._build_lock:
-            previous = write_files(self.corpus_dir, accepted)
+            try:
+                previous = write_files(self.corpus_dir, accepted)
+            except OSError as exc:  # nothing was kept: write_files undid its part
+                log.exception("saving uploads failed")
+                raise CorpusChangeError(f"The files could not be saved, nothing was added: {exc}") from exc
             try:
                 return self.rebuild(progress)
             except Exception as exc:

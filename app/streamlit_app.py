@@ -31,7 +31,7 @@ from app.engine import (  # noqa: E402
     mark_ready,
     model_turn,
 )
-from app.uploads import check_uploads  # noqa: E402
+from app.uploads import check_uploads, index_findings  # noqa: E402
 from rag.types import Answer  # noqa: E402
 
 log = logging.getLogger("rag.app")
@@ -250,6 +250,7 @@ def handle_upload(engine: Engine, files: list[Any], replace: bool) -> None:
         try:
             report = engine.add_documents(accepted, _progress_bar())
             notes += [("success", c.message) for c in accepted]
+            notes += [("warning", note) for note in index_findings(report, [c.name for c in accepted])]
             notes.append(
                 (
                     "info",

@@ -6,15 +6,20 @@ why their upload was refused, so the same rules are checked here first, with mes
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rag.corpus import SUFFIXES
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # far above any news article; a bigger file is a mistake
+# File systems allow 255 bytes per name (a 300-character name crashed the page with ENAMETOOLONG);
+# the stem is kept well below that, leaving room for the suffix and the ".NAME.upload" temp file.
+MAX_STEM_BYTES = 120
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,25 @@ class UploadCheck:
 
 
 def safe_name(name: str) -> str:
-    """The base name with path parts dropped and odd characters replaced, so it stays inside the folder."""
+    """The base name with path parts dropped and odd characters replaced, so it stays inside the folder.
+
+    A stem over MAX_STEM_BYTES (UTF-8) is cut and given a short hash of the full name, so two long
+    names that differ only at the end stay two files.
+    """
     base = Path(name.replace("\\", "/")).name.strip()
     stem, suffix = os.path.splitext(base)
     stem = re.sub(r"[^\w.\-]+", "_", stem).strip("._") or "document"
-    return f"{stem}{suffix.lower()}"
+    suffix = suffix.lower() if len(suffix) <= 10 else ""
+    if len(stem.encode("utf-8")) > MAX_STEM_BYTES:
+        tag = hashlib.blake2b(base.encode("utf-8"), digest_size=4).hexdigest()
+        cut = stem.encode("utf-8")[: MAX_STEM_BYTES - len(tag) - 1].decode("utf-8", "ignore").rstrip("._-")
+        stem = f"{cut}-{tag}"
+    return f"{stem}{suffix}"
+
+
+def _renamed(name: str, target: str) -> str:
+    """" (saved as X)" when the stored name is not simply the uploaded one cleaned up."""
+    return f" (name shortened to {target})" if len(Path(name).name) > len(target) + 20 else ""
 
 
 def text_problem(data: bytes) -> str | None:
@@ -54,11 +73,12 @@ def text_problem(data: bytes) -> str | None:
 def check_upload(name: str, data: bytes, corpus_dir: Path, replace: bool = False) -> UploadCheck:
     """Accept a .txt/.md UTF-8 file; an existing file is only replaced when the user asked for it."""
     target = safe_name(name)
+    shown = name if len(name) <= 80 else f"{name[:60]}…{name[-12:]}"
     if Path(target).suffix not in SUFFIXES:
-        return UploadCheck(target, data, False, f"{name}: only .txt and .md files can be added")
+        return UploadCheck(target, data, False, f"{shown}: only .txt and .md files can be added")
     problem = text_problem(data)
     if problem:
-        return UploadCheck(target, data, False, f"{name} {problem}")
+        return UploadCheck(target, data, False, f"{shown} {problem}")
     existing = corpus_dir / target
     if existing.exists():
         if existing.read_bytes() == data:
@@ -72,7 +92,7 @@ def check_upload(name: str, data: bytes, corpus_dir: Path, replace: bool = False
                 "“Replace files with the same name” to overwrite it",
             )
         return UploadCheck(target, data, True, f"{target}: replaced", replaces=True)
-    return UploadCheck(target, data, True, f"{target}: added")
+    return UploadCheck(target, data, True, f"{target}: added{_renamed(name, target)}")
 
 
 def check_uploads(
@@ -93,14 +113,26 @@ def check_uploads(
 
 
 def write_files(corpus_dir: Path, accepted: Sequence[UploadCheck]) -> dict[str, bytes | None]:
-    """Write each accepted file atomically; returns what was there before (None = new) for undoing."""
+    """Write each accepted file atomically; returns what was there before (None = new) for undoing.
+
+    If one cannot be written (disk full, a name the file system refuses) the ones already
+    written are undone and the OSError is raised: an upload lands whole or not at all.
+    """
     previous: dict[str, bytes | None] = {}
-    for check in accepted:
-        target = corpus_dir / check.name
-        previous[check.name] = target.read_bytes() if target.exists() else None
-        tmp = corpus_dir / f".{check.name}.upload"
-        tmp.write_bytes(check.data)
-        os.replace(tmp, target)
+    try:
+        for check in accepted:
+            target = corpus_dir / check.name
+            before = target.read_bytes() if target.exists() else None
+            tmp = corpus_dir / f".{check.name}.upload"
+            try:
+                tmp.write_bytes(check.data)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+            previous[check.name] = before
+    except OSError:
+        restore_files(corpus_dir, previous)
+        raise
     return previous
 
 
@@ -112,3 +144,18 @@ def restore_files(corpus_dir: Path, previous: dict[str, bytes | None]) -> None:
             target.unlink(missing_ok=True)
         else:
             target.write_bytes(data)
+
+
+def index_findings(report: Any, names: Iterable[str]) -> list[str]:
+    """What indexing did to the uploaded files beyond adding them (`report` is a rag.store.BuildReport):
+    the size limits' cuts, a copy of a document already there, lines flagged as instructions."""
+    names = set(names)
+    notes = [note for note in report.cut if note.split(":", 1)[0] in names]
+    notes += [f"{copy} repeats {original}, which is already indexed: it is kept once, cited as {original}"
+              for copy, original in report.duplicates.items() if copy in names or original in names]
+    notes += [f"{source}: {'lines' if len(lines) > 1 else 'line'} {', '.join(map(str, lines))} "
+              f"{'address' if len(lines) > 1 else 'addresses'} an assistant; searchable as data, but never "
+              "the only support of an answer"
+              for source, lines in report.flagged.items() if source in names]
+    notes += [f"{name} was not indexed: {why}" for name, why in report.skipped.items() if name in names]
+    return notes

@@ -1,12 +1,15 @@
 """`rag` command line: index, search, ask, eval.
 
 `search` and `ask` take one QUESTION argument, or with none read one question per line from
-standard input and write one JSON line per question, loading the models once.
+standard input and write one JSON line per question, loading the models once. A bad line (not
+UTF-8) gets an error object on its JSON line and the others are still answered; the exit code is
+then 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -26,6 +29,8 @@ class UsageError(Exception):
 def clean_question(question: str) -> str:
     """Strip, refuse empty, truncate huge questions (with a warning) so the models are never swamped."""
     question = question.strip()
+    if any("\udc80" <= ch <= "\udcff" for ch in question):  # bytes that were not UTF-8 (surrogateescape)
+        raise UsageError("the question is not valid UTF-8 text")
     if not question:
         raise UsageError("empty question: ask something, e.g. rag search \"What did Biden offer Putin?\"")
     if len(question) > settings.MAX_QUESTION_CHARS:
@@ -35,9 +40,29 @@ def clean_question(question: str) -> str:
     return question
 
 
+@dataclasses.dataclass
+class BatchStatus:
+    """Whether any line of a batch on standard input was bad input (exit code 2 at the end)."""
+
+    bad_input: bool = False
+    failed: bool = False
+
+    def exit_code(self) -> int:
+        return EXIT_USAGE if self.bad_input else 1 if self.failed else 0
+
+
 def _stdin_questions() -> Iterator[str]:
-    for line in sys.stdin:
-        yield line.rstrip("\n")
+    """Lines of standard input; a line that is not UTF-8 arrives with its bad bytes as surrogates
+    (so `clean_question` can refuse that line alone instead of the decoder ending the batch)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    lines = (raw.decode("utf-8", "surrogateescape") for raw in buffer) if buffer is not None else sys.stdin
+    for line in lines:
+        yield line.rstrip("\r\n")
+
+
+def _shown(raw: str) -> str:
+    """A question as it can be echoed in JSON: undecodable bytes as U+FFFD."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _filters(args: argparse.Namespace) -> dict | None:
@@ -100,10 +125,32 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"indexed {corpus} -> {store}: {report.summary()}")
     for name in report.removed:
         print(f"  removed {name}")
+    _print_findings(report)
+    return 0
+
+
+def _print_findings(report) -> None:
+    """Everything the build left out or flagged, one line each, so nothing is dropped silently."""
+    from rag.boilerplate import is_copy_reason
+
+    for name in report.cleaned:
+        print(f"  removed {name} (left by an interrupted build)")
+    for name, why in sorted(report.skipped.items()):
+        print(f"  skipped {name}: {why}")
+    for copy, original in sorted(report.duplicates.items()):
+        print(f"  duplicate: {copy} repeats {original}; indexed once, cited as {original}")
     for source, lines in sorted(report.boilerplate.items()):
         for line, reason in sorted(lines.items()):
-            print(f"  boilerplate dropped: {source}:{line} ({reason})")
-    return 0
+            if not is_copy_reason(reason):
+                print(f"  boilerplate dropped: {source}:{line} ({reason})")
+            elif source not in report.duplicates:
+                print(f"  repeated text: {source}:{line} is a {reason}; indexed once")
+    for note in report.cut:
+        print(f"  cut: {note}")
+    for source, lines in sorted(report.flagged.items()):
+        for line in lines:
+            print(f"  flagged: {source}:{line} addresses an assistant; kept as data, never the only support "
+                  "of an answer")
 
 
 def _print_hits(question: str, hits: list) -> None:
@@ -125,16 +172,41 @@ def cmd_search(args: argparse.Namespace) -> int:
             _print_hits(question, hits)
         return 0
     retriever = _load_retriever(args)
-    for raw in _stdin_questions():
+    status = BatchStatus()
+    for number, raw in enumerate(_stdin_questions(), start=1):
         try:
             question = clean_question(raw)
         except UsageError as exc:
-            print(f"rag: warning: {exc}", file=sys.stderr)
-            print("[]", flush=True)
+            print(f"rag: warning: line {number}: {exc}", file=sys.stderr)
+            if raw.strip():  # an empty line keeps its empty result; bad text gets an error object
+                status.bad_input = True
+                print(json.dumps({"question": _shown(raw), "error": str(exc)}, ensure_ascii=False), flush=True)
+            else:
+                print("[]", flush=True)
             continue
         hits = retriever.search(question, k=args.k, mode=args.mode, filters=_filters(args))
         print(json.dumps([p.to_hit() for p in hits], ensure_ascii=False), flush=True)
-    return 0
+    return status.exit_code()
+
+
+def _check_quotes(answer, corpus_dir: Path | None) -> None:
+    """Withhold any quote the source file no longer holds (the file is the truth), saying so."""
+    from rag.verify import line_matches_source
+
+    if corpus_dir is None:
+        return
+    for i, c in enumerate(answer.citations):
+        if c.quote and not line_matches_source(corpus_dir, c.source, c.start_line, c.quote):
+            print(f"rag: warning: {c.source}:{c.start_line} no longer reads as indexed; quote withheld "
+                  "(run `rag index` to refresh the index)", file=sys.stderr)
+            answer.citations[i] = dataclasses.replace(c, quote="")
+
+
+def _corpus_of(answerer, args: argparse.Namespace) -> Path | None:
+    store = getattr(getattr(answerer, "retriever", None), "store", None)
+    recorded = getattr(store, "manifest", {}).get("corpus_dir")
+    folder = args.corpus or (Path(recorded) if recorded else settings.corpus_dir())
+    return folder if folder.is_dir() else None
 
 
 def _print_answer(answer, shown: str = "") -> None:
@@ -151,7 +223,8 @@ def _print_answer(answer, shown: str = "") -> None:
         print()
         for c in answer.citations:
             span = f"{c.start_line}" if c.start_line == c.end_line else f"{c.start_line}-{c.end_line}"
-            print(f"  [{c.source}:{span}] {c.quote[:200]}{'…' if len(c.quote) > 200 else ''}")
+            quote = c.quote or "(quote withheld: the source file changed since indexing)"
+            print(f"  [{c.source}:{span}] {quote[:200]}{'…' if len(quote) > 200 else ''}")
             if c.translation:
                 print(f"      en: {c.translation[:200]}{'…' if len(c.translation) > 200 else ''}")
     t = answer.timings
@@ -160,7 +233,7 @@ def _print_answer(answer, shown: str = "") -> None:
           f"total {t.get('total_s', 0):.2f}s)", file=sys.stderr)
 
 
-def _stream_answer(answerer, question: str, mode: str, args: argparse.Namespace):
+def _stream_answer(answerer, question: str, mode: str, args: argparse.Namespace, corpus_dir: Path | None):
     """Print the verified lines the moment they exist (stdout), the model's draft as it comes (stderr,
     on a terminal), then the checked rest of the answer."""
     answer, shown, first = None, "", True
@@ -178,6 +251,7 @@ def _stream_answer(answerer, question: str, mode: str, args: argparse.Namespace)
         first = False
     if live:
         print("\n", file=sys.stderr)
+    _check_quotes(answer, corpus_dir)
     _print_answer(answer, shown)
 
 
@@ -190,19 +264,35 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answerer = Answerer.load(model=None if args.no_llm else args.model,
                              retriever=_load_retriever(args, one_shot=args.question is not None))
     questions = [question] if args.question is not None else _stdin_questions()
+    corpus_dir = _corpus_of(answerer, args)
+    status = BatchStatus()
     for raw in questions:
         try:
             question = clean_question(raw)
         except UsageError as exc:
             print(f"rag: warning: {exc}", file=sys.stderr)
-            print(json.dumps({"question": raw, "error": str(exc)}, ensure_ascii=False), flush=True)
+            print(json.dumps({"question": _shown(raw), "error": str(exc)}, ensure_ascii=False), flush=True)
+            status.bad_input = status.bad_input or bool(raw.strip())
             continue
-        if args.json or args.question is None:
+        if args.question is None:  # a batch: one failing question must not lose the ones after it
+            try:
+                answer = answerer.ask(question, mode=mode, k=args.k, filters=_filters(args))
+            except Exception as exc:  # reported on its own JSON line; the batch goes on
+                logging.getLogger(__name__).debug("question failed", exc_info=True)
+                print(f"rag: warning: {question[:60]!r} failed: {exc}", file=sys.stderr)
+                print(json.dumps({"question": question, "error": f"{type(exc).__name__}: {exc}"},
+                                 ensure_ascii=False), flush=True)
+                status.failed = True
+                continue
+            _check_quotes(answer, corpus_dir)
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        elif args.json:
             answer = answerer.ask(question, mode=mode, k=args.k, filters=_filters(args))
+            _check_quotes(answer, corpus_dir)
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            _stream_answer(answerer, question, mode, args)
-    return 0
+            _stream_answer(answerer, question, mode, args, corpus_dir)
+    return status.exit_code()
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
@@ -292,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a known failure: one clear line, not a traceback
+        if isinstance(exc, OSError) and not isinstance(exc, _explained_errors()):
+            print(f"rag: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+            return 1
         if isinstance(exc, _explained_errors()):
             print(f"rag: error: {exc}", file=sys.stderr)
             return 1
@@ -304,9 +397,10 @@ def _explained_errors() -> tuple[type[Exception], ...]:
     from rag.corpus import CorpusError
     from rag.e5_convert import E5ConvertError
     from rag.gguf import ModelError
+    from rag.locks import StoreBusy
     from rag.store import StoreError
 
-    return (CorpusError, StoreError, ModelError, AnswerError, E5ConvertError, ValueError)
+    return (CorpusError, StoreError, StoreBusy, ModelError, AnswerError, E5ConvertError, ValueError)
 
 
 if __name__ == "__main__":

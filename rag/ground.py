@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.injection import addresses_assistant
 from rag.types import Answer, Citation, Embedder, Passage
 
 
@@ -528,7 +529,7 @@ def looks_like_instruction(text: str) -> bool:
     It stays quotable data, but a model answer is never grounded in it: if the model obeyed it,
     the obedient text must not come out looking sourced.
     """
-    return bool(_INSTRUCTION.search(text))
+    return addresses_assistant(text)
 
 
 def _joint_keys(line: Line) -> LineKeys:

@@ -16,10 +16,15 @@ heading (on the 71 questions the heading cost dense recall: hit@5 for English 0.
 
 Builds write a sibling temporary folder and swap it in with renames, so an interrupted build
 leaves the previous index usable. Rebuilds reuse vectors of chunks whose text did not change.
+A build holds the index's inter-process lock (rag.locks) from start to swap, so two builders
+queue; a reader that finds the folder mid-swap, half-swapped by a crash or damaged waits for the
+lock and looks again, and only then repairs, never in the middle of someone's build. The
+manifest records a checksum of every file, checked on load (rag.integrity).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -35,10 +40,13 @@ from typing import Any
 import faiss
 import numpy as np
 
-from rag.boilerplate import mark_boilerplate
+from rag import integrity
+from rag.boilerplate import is_copy_reason, mark_boilerplate
 from rag.chunks import MIN_SENTENCE_CHARS, ChunkingParams, chunk_corpus, sentences
-from rag.corpus import load_corpus
+from rag.corpus import limit_notes, load_corpus
+from rag.injection import flag_documents
 from rag.keyword import DEFAULT_STRATEGY, KeywordIndex
+from rag.locks import store_lock
 from rag.types import Chunk, Embedder
 
 log = logging.getLogger(__name__)
@@ -78,12 +86,21 @@ class BuildReport:
     reused: int = 0  # distinct texts whose vectors came from the previous index
     boilerplate: dict[str, dict[int, str]] = field(default_factory=dict)
     seconds: float = 0.0
+    skipped: dict[str, str] = field(default_factory=dict)  # folder entry -> why it was not read
+    duplicates: dict[str, str] = field(default_factory=dict)  # copy -> the document indexed instead
+    flagged: dict[str, list[int]] = field(default_factory=dict)  # lines addressed to an assistant
+    cut: list[str] = field(default_factory=list)  # what the size limits left out
+    cleaned: list[str] = field(default_factory=list)  # dead build folders removed
 
     def summary(self) -> str:
-        dropped = sum(len(v) for v in self.boilerplate.values())
+        reasons = [r for lines in self.boilerplate.values() for r in lines.values()]
+        copies = sum(map(is_copy_reason, reasons))
+        extra = "".join(f", {n} {what}" for n, what in [
+            (copies, "duplicate lines indexed once"), (len(self.skipped), "entries skipped"),
+            (sum(map(len, self.flagged.values())), "lines flagged as instructions"), (len(self.cut), "cuts")] if n)
         return (f"{len(self.files)} files, {self.chunks} chunks ({self.embedded} texts embedded, {self.reused} reused), "
                 f"{len(self.changed)} new/changed, {len(self.removed)} removed, "
-                f"{dropped} boilerplate lines dropped, {self.seconds:.1f}s")
+                f"{len(reasons) - copies} boilerplate lines dropped{extra}, {self.seconds:.1f}s")
 
 
 @dataclass
@@ -105,11 +122,40 @@ class Store:
     def raw_sentence_vectors(self) -> np.ndarray:
         return np.load(self.path / SENTENCES, allow_pickle=False)
 
+    def is_flagged(self, source: str, line: int) -> bool:
+        """Whether line `line` of `source` addresses an assistant (rag.injection): data, never sole support."""
+        return line in self._flagged.get(source, ())
+
+    @functools.cached_property
+    def _flagged(self) -> dict[str, frozenset[int]]:
+        return {src: frozenset(lines) for src, lines in self.manifest.get("flagged_lines", {}).items()}
+
+    def integrity_problem(self) -> str | None:
+        """What the background checksum check of the big index files found wrong, if anything."""
+        return integrity.problem(self.path)
+
     @classmethod
     def load(cls, path: Path, fingerprint: str | None = None) -> Store:
-        """Open and validate an index; raises StoreError / StoreMismatch with a message saying what to do."""
-        _recover_interrupted_swap(path)
+        """Open and validate an index; raises StoreError / StoreMismatch with a message saying what to do.
+
+        A failed first look may be a build swapping folders right now, or a crash between its two
+        renames: wait for the writer lock, repair under it, and look once more.
+        """
+        try:
+            return cls._open(path, fingerprint)
+        except StoreMismatch:
+            raise
+        except StoreError:
+            if not path.parent.is_dir():
+                raise  # nothing there to wait for, and a read creates no folders
+            with store_lock(path):
+                _recover_interrupted_swap(path)
+                return cls._open(path, fingerprint)
+
+    @classmethod
+    def _open(cls, path: Path, fingerprint: str | None = None) -> Store:
         manifest = read_manifest(path)
+        _check_files(path, manifest)
         if fingerprint is not None and manifest["embedding"]["fingerprint"] != fingerprint:
             raise StoreMismatch(
                 f"index {path} was built with embedding {manifest['embedding']['model_id']} "
@@ -131,6 +177,20 @@ class Store:
         centred = language_centred(sentences, [chunks[r].lang for r in rows], manifest["dense"]["language_centring"])
         return cls(path=path, manifest=manifest, chunks=chunks, dense=dense, keyword=keyword,
                    sentence_vectors=centred, sentence_rows=rows)
+
+
+def _check_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Every index file as the build wrote it (sizes and checksums, see rag.integrity)."""
+    recorded = manifest.get("checksums")
+    if not recorded:
+        raise StoreMismatch(f"index {path} has no file checksums (built by an older version); "
+                            "run `rag index` to rebuild it")
+    try:
+        deferred = integrity.verify_index(path, recorded)
+    except integrity.IntegrityError as exc:
+        raise StoreError(f"index {path} is damaged: {exc}; run `rag index` to rebuild it") from exc
+    if deferred:
+        integrity.verify_in_background(path, recorded, deferred)
 
 
 def _sentences_consistent(vectors: np.ndarray, rows: np.ndarray, n_chunks: int, dim: int) -> bool:
@@ -156,7 +216,12 @@ def file_hashes(corpus_dir: Path) -> dict[str, str]:
     """sha256 of each indexable file, to tell whether an index is stale."""
     from rag.corpus import corpus_files
 
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_files(corpus_dir)}
+    return {p.name: _file_sha256(p) for p in corpus_files(corpus_dir)}
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:  # streamed: a 20 MB file is not held in memory twice
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def is_stale(path: Path, corpus_dir: Path) -> bool:
@@ -197,13 +262,40 @@ def _previous_vectors(path: Path, fingerprint: str) -> tuple[dict[str, np.ndarra
     return cache, old.manifest.get("files", {})
 
 
+def _one_build_at_a_time(build):
+    """Run a build under the index's writer lock, after removing what killed builds left behind."""
+
+    @functools.wraps(build)
+    def locked(corpus_dir: Path, path: Path, *args: Any, **kwargs: Any) -> BuildReport:
+        with store_lock(path):
+            cleaned = integrity.remove_dead_builds(path)
+            _recover_interrupted_swap(path)
+            report = build(corpus_dir, path, *args, **kwargs)
+            report.cleaned = cleaned
+            return report
+
+    return locked
+
+
+def _hardening_report(report: BuildReport, docs: list) -> dict[str, Any]:
+    """Fill the report's copy, instruction and limit findings; the same, for the manifest."""
+    report.duplicates = {d.source: d.duplicate_of for d in docs if d.duplicate_of}
+    report.flagged = flag_documents(docs)
+    report.cut = limit_notes(docs)
+    return {"duplicates": report.duplicates, "flagged_lines": report.flagged, "skipped_files": report.skipped,
+            "cut": report.cut}
+
+
+@_one_build_at_a_time
 def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: ChunkingParams | None = None,
                 keyword_strategy: str = DEFAULT_STRATEGY, progress: bool = True) -> BuildReport:
     """(Re)build the index for `corpus_dir` at `path`, embedding only chunks whose text is new."""
     started = time.perf_counter()
     params = params or ChunkingParams()
-    docs = load_corpus(corpus_dir)
-    report = BuildReport(files=[d.source for d in docs], boilerplate=mark_boilerplate(docs))
+    skipped: dict[str, str] = {}
+    docs = load_corpus(corpus_dir, skipped)
+    report = BuildReport(files=[d.source for d in docs], boilerplate=mark_boilerplate(docs), skipped=skipped)
+    findings = _hardening_report(report, docs)
     chunks = chunk_corpus(docs, params)
     if not chunks:
         raise StoreError(f"no indexable text in {corpus_dir} (everything was empty or boilerplate)")
@@ -230,6 +322,7 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
         "files_raw": file_hashes(corpus_dir),
         "documents": {d.source: {"date": d.date, "lang": d.lang, "title": d.title, "lines": len(d.lines)} for d in docs},
         "boilerplate": {src: {str(k): v for k, v in lines.items()} for src, lines in report.boilerplate.items()},
+        **findings,
     }
     keyword_texts, rendered = _keyword_texts(chunks, corpus_dir)
     manifest["keyword"]["renderings"] = rendered
@@ -311,6 +404,7 @@ def _write_atomically(path: Path, manifest: dict[str, Any], chunks: list[Chunk],
         faiss.write_index(index, str(tmp / DENSE))
         (tmp / KEYWORD).mkdir()
         keyword.save(tmp / KEYWORD)
+        manifest["checksums"] = integrity.index_checksums(tmp, MANIFEST)
         # The manifest goes last: a folder without it is never mistaken for a finished index.
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         _swap_in(tmp, path)

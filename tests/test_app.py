@@ -189,7 +189,7 @@ def test_upload_rejects_binary_and_non_utf8(app: AppTest, corpus_copy: Path) -> 
 
 
 def test_upload_does_not_overwrite_silently(app: AppTest, corpus_copy: Path) -> None:
-    name = sorted(p.name for p in corpus_copy.iterdir())[0]
+    name = sorted(p.name for p in corpus_copy.iterdir() if p.is_file())[0]
     before = (corpus_copy / name).read_bytes()
     app.sidebar.file_uploader[0].set_value(
         (name, b"Something else entirely, written over the article.", "text/plain")
