@@ -1,4 +1,4 @@
-"""`rag` command line: index, search, ask, eval.
+"""`rag` command line: index, search, ask, serve, eval.
 
 `search` and `ask` take one QUESTION argument, or with none read one question per line from
 standard input and write one JSON line per question, loading the models once.
@@ -172,6 +172,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.engine import fake_mode
+    from rag.serve.config import ServeConfig
+    from rag.serve.run import BindRefused, serve
+
+    config = ServeConfig(host=args.host, port=args.port, model=args.model, api_key=args.api_key or None,
+                         queue_size=args.queue_size, cors_origins=tuple(args.cors_origin or ()),
+                         store_dir=args.store, corpus_dir=args.corpus, fake=fake_mode())
+    try:
+        serve(config)
+    except BindRefused as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from rag.evaluate import main as eval_main
 
@@ -222,6 +237,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-llm", action="store_true", help="extractive answer: quote the best lines, no model")
     p.add_argument("--model", default="default", help="small | default | PATH to a .gguf file (default: default)")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="HTTP API for other apps: OpenAI-compatible chat and embeddings, search, documents",
+                       description="Serve the bot over HTTP: POST /v1/chat/completions (OpenAI-compatible, with "
+                                   "citations), /v1/embeddings, /v1/search, GET/POST/DELETE /v1/documents, GET /health.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; any other needs an API key)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--model", default="default",
+                   help="chat model loaded at start: default | small | PATH to a .gguf (served as 'default')")
+    p.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"),
+                   help="require 'Authorization: Bearer KEY' on every endpoint but /health (default: $RAG_API_KEY)")
+    p.add_argument("--queue-size", type=int, default=4,
+                   help="model answers running or waiting at once; more get 429 with Retry-After (default 4)")
+    p.add_argument("--cors-origin", action="append",
+                   help="allow browser pages from this origin (repeatable); no CORS headers without it")
+    _add_store_args(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="run the evaluation suite (see `rag eval --help`)", add_help=False)
     p.set_defaults(func=None)
