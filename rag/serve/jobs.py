@@ -1,8 +1,9 @@
 """An answer computed in its own thread and handed to the event loop piece by piece.
 
 The Answerer is synchronous (llama.cpp blocks); running it in a thread keeps the event loop free
-for search and embeddings. Cancelling (the client went away) closes the answer generator at the
-next piece, which closes the model's token stream: the model is free again within one token.
+for search and embeddings. Cancelling (the client went away) makes the model's next token raise
+(see rag.serve.cancel), so the model is free again within one token; the pieces still in flight
+are dropped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from rag.serve.cancel import stop_model_when
 from rag.serve.queue import Ticket
 
 _DONE = object()
@@ -52,18 +54,14 @@ class AnswerJob:
                 return
             if self.cancelled:
                 return
-            stream = self._produce()
-            try:
-                for item in stream:
-                    if self.cancelled:
-                        break
-                    self._put(item)
-            finally:
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
+            with stop_model_when(self._cancel):
+                # Not closed early on cancel: closing a LangChain stream drains the model (see cancel.py).
+                for item in self._produce():
+                    if not self.cancelled:
+                        self._put(item)
         except Exception as exc:  # handed to the request, which turns it into error JSON
-            self._put(exc)
+            if not self.cancelled:
+                self._put(exc)
         finally:
             if self._ticket is not None:
                 self._ticket.release()
