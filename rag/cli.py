@@ -173,6 +173,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.serve.auth import bind_problem
+
+    problem = bind_problem(args.host, args.api_key)
+    if problem:  # before anything loads: a refused address costs no model loading
+        raise UsageError(problem)
     from app.engine import fake_mode
     from rag.serve.config import ServeConfig
     from rag.serve.run import BindRefused, serve

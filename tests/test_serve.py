@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -534,3 +535,38 @@ def test_rag_serve_command_answers_the_openai_client(tmp_path: Path, corpus_copy
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# --------------------------------------------------------------------------- real models
+
+TWO_PATHS_LINES = {("000_c38ec739ece7500b.txt", 15), ("002_4a5474f8e966f72b.txt", 27),
+                   ("002_4a5474f8e966f72b.txt", 29)}
+
+
+@pytest.mark.slow
+def test_real_model_streams_the_headline_answer_with_its_citations(real_retriever) -> None:
+    """E5 + Qwen 1.5B behind the server; the openai client streams the answer and gets the cited lines."""
+    from app.engine import LockedEmbedder, load_llm
+    from rag.llm import ModelError
+    from rag.retrieve import Retriever
+    from rag.serve.app import create_app
+    from rag.serve.config import ServeConfig
+    from rag.serve.state import ServerState
+    from tests.serve_support import running
+
+    try:
+        llm = load_llm("default", fake=False)
+    except (ModelError, ImportError) as exc:
+        pytest.skip(f"default model not installed: {exc}")
+    retriever = Retriever(real_retriever.store, LockedEmbedder(real_retriever.embedder))
+    engine = Engine(retriever, Path(real_retriever.store.path), SEEDS, fake=False)
+    state = ServerState(ServeConfig(), engine=engine, llms={"default": llm})
+    with running(create_app(state)) as base:
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=300)
+        chunks = list(client.chat.completions.create(model="default", messages=ASK, stream=True))
+    final = chunks[-1].choices[0].delta.model_extra
+    cited = {(c["source"], n) for c in final["citations"] for n in range(c["start_line"], c["end_line"] + 1)}
+    assert not final["refused"], final["answer"]
+    assert cited & TWO_PATHS_LINES, (final["answer"], cited)
+    assert re.search(r"\[\d+\]", final["answer"])
+    assert sum(1 for c in chunks if c.choices[0].delta.content) > 1  # streamed, not sent in one piece

@@ -6,3 +6,18 @@ how big a request may be), `errors` (OpenAI's error JSON), `schemas` (request bo
 (response shapes), the routers `chat`, `retrieval`, `documents`, and `app` (the factory) / `run`
 (uvicorn).
 """
+
+import sys as _sys
+
+from rag import settings as _settings
+
+
+def _make_page_importable() -> None:
+    """The server reuses the page's engine (app/engine.py, beside this package in the checkout); the
+    installed `rag` script does not put the checkout on sys.path, so add it (last: it shadows nothing)."""
+    root = _settings.PROJECT_ROOT
+    if (root / "app" / "engine.py").is_file() and str(root) not in _sys.path:
+        _sys.path.append(str(root))
+
+
+_make_page_importable()
