@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,7 +104,8 @@ def request_for(kind: str, n: int, chat_model: str) -> tuple[str, dict[str, Any]
 
 def client_loop(url: str, index: int, rotation: list[str], requests: int, deadline: float, chat_model: str,
                 headers: dict[str, str], out: list[Sample], lock: threading.Lock) -> None:
-    with httpx.Client(base_url=url, headers=headers, timeout=max(1.0, deadline - time.monotonic() + 5)) as http:
+    # The deadline stops new requests; one in flight (a model answer waiting its turn) may finish.
+    with httpx.Client(base_url=url, headers=headers, timeout=max(1.0, deadline - time.monotonic()) + 120) as http:
         for n in range(requests):
             if time.monotonic() >= deadline:
                 return
@@ -116,6 +118,15 @@ def client_loop(url: str, index: int, rotation: list[str], requests: int, deadli
                 status = 0
             with lock:
                 out.append(Sample(kind, time.perf_counter() - t0, status))
+
+
+def warm_up(url: str, rotation: list[str], chat_model: str, api_key: str | None) -> None:
+    """One request of each kind first, not counted: the first answer builds the grounding caches."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
+        for kind in dict.fromkeys(rotation):
+            path, body = request_for(kind, 0, chat_model)
+            http.post(path, json=body)
 
 
 def run_level(url: str, clients: int, requests: int, duration: float, rotation: list[str], chat_model: str = "default",
@@ -145,7 +156,8 @@ def summarise(level: Level) -> dict[str, Any]:
         per_kind[kind] = {"requests": len(mine), "ok": len(ok), "p50_s": round(percentile(ok, 50), 4),
                           "p95_s": round(percentile(ok, 95), 4),
                           "rejected": sum(1 for s in mine if s.status == 429),
-                          "failed": sum(1 for s in mine if s.status not in (200, 429))}
+                          "failed": sum(1 for s in mine if s.status not in (200, 429)),
+                          "failures": dict(Counter(str(s.status) for s in mine if s.status not in (200, 429)))}
     ok_total = sum(k["ok"] for k in per_kind.values())
     return {"clients": level.clients, "wall_s": round(level.wall_s, 2),
             "throughput_rps": round(ok_total / level.wall_s, 2) if level.wall_s else 0.0,
@@ -242,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         host = urlparse(url).hostname or ""
         if not is_loopback(host):
             raise SystemExit(f"refusing to load {host}: this benchmark only targets a server on this machine")
+        warm_up(url, rotation, args.chat_model, args.api_key)
         return [summarise(run_level(url, n, args.requests, args.duration, rotation, args.chat_model, args.api_key))
                 for n in counts]
 

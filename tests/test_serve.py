@@ -443,6 +443,22 @@ def test_full_queue_answers_429_and_a_disconnect_frees_the_model(engine: Engine)
             assert again.status_code == 200  # admitted: the place was given back
 
 
+def test_queue_admits_up_to_capacity_and_estimates_the_wait() -> None:
+    from rag.serve.queue import GenerationQueue, QueueFull
+
+    queue = GenerationQueue(2, threading.Lock())
+    first, second = queue.admit(), queue.admit()
+    with pytest.raises(QueueFull) as full:
+        queue.admit()
+    assert full.value.status == 429 and int(full.value.headers["Retry-After"]) >= 1
+    assert first.wait_turn(lambda: False)
+    assert not second.wait_turn(lambda: True)  # its client left while the first held the model
+    first.release()
+    first.release()  # idempotent: a place is given back once
+    second.release()
+    assert queue.admitted == 0 and queue.admit()
+
+
 def test_disconnect_while_waiting_gives_the_place_back(engine: Engine) -> None:
     with serving(engine, queue_size=2, delay=0.05) as (base, state):
         body = {"model": "default", "messages": ASK}
