@@ -241,6 +241,25 @@ def test_health_says_loading_and_requests_wait(engine: Engine) -> None:
         assert error["code"] == "loading"
 
 
+def test_failed_loading_is_reported_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import engine as engine_mod
+    from rag.serve.app import create_app
+    from rag.serve.config import ServeConfig
+    from rag.serve.state import ServerState
+    from tests.serve_support import running
+
+    def no_index(*args, **kwargs):
+        raise OSError("index folder unreadable")
+
+    monkeypatch.setattr(engine_mod.Engine, "load", no_index)
+    state = ServerState(ServeConfig(fake=True))
+    state.start_loading().join(10)
+    with running(create_app(state)) as base:
+        health = httpx.get(f"{base}/health")
+        assert health.status_code == 503 and "index folder unreadable" in health.json()["error"]
+        assert "index folder unreadable" in error_of(httpx.get(f"{base}/v1/documents"), 503)["message"]
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -506,6 +525,17 @@ def test_no_cors_headers_unless_asked(url: str, engine: Engine) -> None:
                                          ("0.0.0.0", "k", True)])
 def test_only_loopback_without_a_key(host: str, key: str | None, ok: bool) -> None:
     assert (bind_problem(host, key) is None) is ok
+
+
+def test_model_flag_picks_what_each_id_loads() -> None:
+    from rag.serve.config import ServeConfig
+
+    gguf = ServeConfig(model="/models/my.gguf")
+    assert (gguf.preloaded_id, gguf.model_source("default"), gguf.model_source("small")) == (
+        "default", "/models/my.gguf", "small")
+    small = ServeConfig(model="small")
+    assert (small.preloaded_id, small.model_source("small"), small.model_source("default")) == (
+        "small", "small", "default")
 
 
 def _cli_env(tmp_path: Path, corpus: Path) -> dict[str, str]:

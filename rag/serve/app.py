@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from rag.serve import chat, documents, errors, retrieval
 from rag.serve.auth import BearerAuth
@@ -30,20 +31,21 @@ def create_app(state: ServerState) -> FastAPI:
     app.include_router(documents.router)
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    def health() -> JSONResponse:
+        """200 while loading or ready; 503 (with the reason in `error`) when loading failed."""
         docs, passages = state.counts()
         out = {"status": "ready" if state.status == "ready" else "loading", "documents": docs,
                "passages": passages, "model": state.model_name()}
         if state.status == "failed":
             out["error"] = state.error
-        return out
+        return JSONResponse(out, status_code=503 if state.status == "failed" else 200)
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [_model(m) for m in MODEL_IDS]}
 
     @app.get("/v1/models/{model_id}")
-    def model(model_id: str, request: Request) -> dict[str, Any]:
+    def model(model_id: str) -> dict[str, Any]:
         if model_id not in MODEL_IDS:
             raise APIError(404, f"The model {model_id!r} does not exist.", code="model_not_found")
         return _model(model_id)

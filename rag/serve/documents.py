@@ -40,7 +40,7 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def _document(engine: Engine, name: str, meta: dict[str, Any]) -> dict[str, Any]:
+def _document(name: str, meta: dict[str, Any]) -> dict[str, Any]:
     return {"object": "document", "id": name, "date": meta.get("date", ""), "lang": meta.get("lang", ""),
             "title": meta.get("title", ""), "lines": int(meta.get("lines", 0))}
 
@@ -53,7 +53,7 @@ def _quiet(fraction: float, message: str) -> None:
 async def list_documents(request: Request) -> dict[str, Any]:
     engine = request.app.state.rag.require_ready()
     docs = engine.retriever.store.manifest.get("documents", {})
-    return {"object": "list", "data": [_document(engine, n, m) for n, m in sorted(docs.items())]}
+    return {"object": "list", "data": [_document(n, m) for n, m in sorted(docs.items())]}
 
 
 async def _read_uploads(request: Request) -> tuple[list[tuple[str, bytes]], bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from app import engine as page_engine
@@ -86,6 +87,4 @@ class ServerState:
         return len(self.engine.sources()), len(self.engine.retriever.chunks)
 
     def model_name(self) -> str:
-        from pathlib import Path
-
         return self.config.model if self.config.model in ("default", "small") else Path(self.config.model).name
