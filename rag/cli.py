@@ -173,23 +173,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.serve.auth import bind_problem
+    from rag.serve.run import BindRefused, command
 
-    problem = bind_problem(args.host, args.api_key)
-    if problem:  # before anything loads: a refused address costs no model loading
-        raise UsageError(problem)
-    from app.engine import fake_mode
-    from rag.serve.config import ServeConfig
-    from rag.serve.run import BindRefused, serve
-
-    config = ServeConfig(host=args.host, port=args.port, model=args.model, api_key=args.api_key or None,
-                         queue_size=args.queue_size, cors_origins=tuple(args.cors_origin or ()),
-                         store_dir=args.store, corpus_dir=args.corpus, fake=fake_mode())
     try:
-        serve(config)
+        return command(args)
     except BindRefused as exc:
         raise UsageError(str(exc)) from exc
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
@@ -243,20 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="default", help="small | default | PATH to a .gguf file (default: default)")
     p.set_defaults(func=cmd_ask)
 
+    from rag.serve.run import add_arguments as add_serve_arguments
+
     p = sub.add_parser("serve", help="HTTP API for other apps: OpenAI-compatible chat and embeddings, search, documents",
-                       description="Serve the bot over HTTP: POST /v1/chat/completions (OpenAI-compatible, with "
-                                   "citations), /v1/embeddings, /v1/search, GET/POST/DELETE /v1/documents, GET /health.")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; any other needs an API key)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
-    p.add_argument("--model", default="default",
-                   help="chat model loaded at start: default | small | PATH to a .gguf (served as 'default')")
-    p.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"),
-                   help="require 'Authorization: Bearer KEY' on every endpoint but /health (default: $RAG_API_KEY)")
-    p.add_argument("--queue-size", type=int, default=4,
-                   help="model answers running or waiting at once; more get 429 with Retry-After (default 4)")
-    p.add_argument("--cors-origin", action="append",
-                   help="allow browser pages from this origin (repeatable); no CORS headers without it")
+                       description="Serve the bot over HTTP (see README, \"HTTP API\").")
+    add_serve_arguments(p)
     _add_store_args(p)
     p.set_defaults(func=cmd_serve)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.uploads import MAX_UPLOAD_BYTES
+from rag.serve.run import DEFAULT_QUEUE_SIZE
 
 MODEL_IDS = ("default", "small", "extractive")  # what GET /v1/models lists, in this order
 EMBEDDING_MODEL_IDS = ("e5", "multilingual-e5-small", "intfloat/multilingual-e5-small")
@@ -16,7 +17,6 @@ MAX_UPLOAD_BODY_BYTES = MAX_UPLOAD_FILES * MAX_UPLOAD_BYTES + 64 * 1024  # files
 MAX_EMBEDDING_INPUTS = 256
 MAX_EMBEDDING_CHARS = 8000  # E5 reads 512 tokens; longer text is cut by the model anyway
 MAX_SEARCH_K = 50
-DEFAULT_QUEUE_SIZE = 4  # one answer running, three waiting: at ~6 s an answer, a 20 s wait at most
 
 
 @dataclass(frozen=True)
