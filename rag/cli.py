@@ -1,4 +1,4 @@
-"""`rag` command line: index, search, ask, eval.
+"""`rag` command line: index, search, ask, serve, eval.
 
 `search` and `ask` take one QUESTION argument, or with none read one question per line from
 standard input and write one JSON line per question, loading the models once. A bad line (not
@@ -295,6 +295,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return status.exit_code()
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.serve.run import BindRefused, command
+
+    try:
+        return command(args)
+    except BindRefused as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     from rag.evaluate import main as eval_main
 
@@ -359,6 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-llm", action="store_true", help="extractive answer: quote the best lines, no model")
     p.add_argument("--model", default="default", help="small | default | PATH to a .gguf file (default: default)")
     p.set_defaults(func=cmd_ask)
+
+    from rag.serve.run import add_arguments as add_serve_arguments
+
+    p = sub.add_parser("serve", help="HTTP API for other apps: OpenAI-compatible chat and embeddings, search, documents",
+                       description="Serve the bot over HTTP (see README, \"HTTP API\").")
+    add_serve_arguments(p)
+    _add_store_args(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="run the evaluation suite (see `rag eval --help`)", add_help=False)
     p.set_defaults(func=None)
