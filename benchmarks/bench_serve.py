@@ -16,6 +16,8 @@ Run it with `nice -n 19` on a shared machine; the chat model takes both cores wh
 
 from __future__ import annotations
 
+from rag import settings
+
 import argparse
 import json
 import math
@@ -209,7 +211,8 @@ def own_server(kind: str, queue_size: int, store: Path | None) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    env = dict(os.environ, RAG_CORPUS=str(ROOT / "seeds"))
+    env = dict(os.environ)
+    env["RAG_CORPUS"] = str(ROOT / "seeds")
     if kind == "fake":
         env.update(RAG_APP_FAKE="1", RAG_STORE=str(tmp / "store"))
     elif store:  # a copy, so a rebuild can never touch the original
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chat-model", default="default", help="model id of the 'chat' requests (default: default)")
     p.add_argument("--queue-size", type=int, default=4, help="--queue-size of a server started with --serve")
     p.add_argument("--store", type=Path, default=None, help="with --serve default/small: an index to copy and use")
-    p.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"), help="Bearer key (default $RAG_API_KEY)")
+    p.add_argument("--api-key", default=settings.current().api_key, help="Bearer key (default $RAG_API_KEY)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = p.parse_args(argv)
     counts = [int(c) for c in args.clients.split(",")]

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     llm_helper: bool = Field(True, description="a second llama.cpp context for side tasks")
     torch_threads: int | None = Field(None, gt=0, description="torch threads for sentence-transformers")
     embedder: Literal["auto", "st"] = Field("auto", description="query embedder for one-shot commands")
+    api_key: str | None = Field(None, description="`rag serve`: the Bearer key every endpoint but /health needs")
     render: bool = Field(True, description="`rag index` first renders new non-English lines in English with the LLM")
     app_fake: bool = Field(False, description="the page runs on fake models (tests)")
     app_fake_delay: float = Field(0.0, ge=0, description="seconds per streamed word of the fake model")

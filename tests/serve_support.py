@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from app.fakes import EchoChatModel
+from rag.testing import EchoChatModel
 from rag.serve.app import create_app
 from rag.serve.config import ServeConfig
 from rag.serve.queue import GenerationQueue

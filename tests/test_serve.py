@@ -1,6 +1,6 @@
 """`rag serve`: the real server (uvicorn on a free port) driven by the `openai` client and plain HTTP.
 
-Fake embedder and echo chat model (see app/fakes.py): the grounding step is the real one, so
+Fake embedder and echo chat model (see rag/testing.py): the grounding step is the real one, so
 citations are real line numbers of the seed files.
 """
 
@@ -23,7 +23,7 @@ import openai
 import pytest
 
 from app.engine import Engine
-from app.fakes import EchoChatModel
+from rag.testing import EchoChatModel
 from rag.serve.auth import bind_problem
 from rag.serve.openai_format import split_conversation
 from rag.serve.schemas import Message
@@ -61,7 +61,11 @@ def client(url: str) -> openai.OpenAI:
 
 
 def line_of(source: str, number: int) -> str:
-    return (SEEDS / source).read_text("utf-8").splitlines()[number - 1]
+    """The line as the corpus reads it: line 1's ` date YYYY-MM` marker is metadata, not text."""
+    from rag.corpus import split_date_marker
+
+    line = (SEEDS / source).read_text("utf-8").splitlines()[number - 1]
+    return split_date_marker(line)[1] if number == 1 else line
 
 
 def assert_real_citations(citations: list[dict]) -> None:
@@ -394,7 +398,7 @@ def test_nul_byte_in_a_name_is_refused(docs_server) -> None:
     r = httpx.post(f"{base}/v1/documents", content=body,
                    headers={"content-type": f"multipart/form-data; boundary={boundary}"})
     assert error_of(r, 400)["code"] == "invalid_file_name"
-    assert len(list(corpus.iterdir())) == 5
+    assert len([p for p in corpus.iterdir() if p.is_file()]) == 5
 
 
 def test_delete_refuses_path_names_and_the_last_document(docs_server) -> None:

@@ -5,6 +5,8 @@ Imports stay inside the functions: `rag --help` and the other commands build thi
 
 from __future__ import annotations
 
+from rag import settings
+
 import argparse
 import os
 import sys
@@ -23,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     p.add_argument("--model", default="default",
                    help="chat model loaded at start: default | small | PATH to a .gguf (served as 'default')")
-    p.add_argument("--api-key", default=os.environ.get("RAG_API_KEY"),
+    p.add_argument("--api-key", default=settings.current().api_key,
                    help="require 'Authorization: Bearer KEY' on every endpoint but /health (default: $RAG_API_KEY)")
     p.add_argument("--queue-size", type=int, default=DEFAULT_QUEUE_SIZE,
                    help=f"model answers running or waiting at once; more get 429 with Retry-After "
