@@ -8,7 +8,6 @@ from __future__ import annotations
 from rag import settings
 
 import argparse
-import os
 import sys
 from typing import Any
 
