@@ -287,7 +287,7 @@ class Answerer:
         from rag.generate import stream_answer
         from rag.prompt import is_no_answer, prompt_inputs
 
-        selection = select_lines(evidence, qe)
+        selection = select_lines(evidence, qe, standalone)
         if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
             yield from self._final(refusal_answer(question, language, evidence.passages), timings, t0)
             return
@@ -338,8 +338,8 @@ class Answerer:
             if check.ok:
                 out.append(composer.sentence(sentence.text, cited))
                 continue
-            for j in cited[:1]:
-                if j not in shown:
+            for j in cited[:1]:  # only a line that itself answers well may stand in for the sentence
+                if j not in shown and j in selection.lines[: self.config.lead_candidates]:
                     shown.add(j)
                     out.append(composer.quote(j, None, self.config.lead_chars))
         return " ".join(out)

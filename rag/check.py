@@ -9,12 +9,13 @@ may come from any selected line of the same article: they set the scene, they ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.ground import Evidence, Key, extract_keys
 
-CHECKED_KINDS = ("num", "date", "name")
+CHECKED_KINDS = ("num", "date", "count", "name")  # "two hours" is a figure too
 MIN_WORDS = 3  # "HACKED [1]." answers nothing, whatever it cites
 
 
@@ -22,6 +23,12 @@ MIN_WORDS = 3  # "HACKED [1]." answers nothing, whatever it cites
 class ClaimCheck:
     ok: bool
     missing: tuple[str, ...] = ()
+
+
+def _words(text: str) -> set[str]:
+    from rag.ground import _translit
+
+    return {_translit(w) for w in re.findall(r"[^\W\d_]+", text)}
 
 
 def _found(evidence: Evidence, key: Key, lines: Sequence[int]) -> bool:
@@ -36,11 +43,15 @@ def check_claim(text: str, lang: str, cited: Sequence[int], evidence: Evidence, 
     if not cited:
         return ClaimCheck(False, ("no citation",))
     asked = set(extract_keys(question, lang))
+    echoed = {w for w in _words(question)}  # a sentence may open with the question's own word
     sources = {evidence.lines[j].source for j in cited}
     scene = [j for j in selected if evidence.lines[j].source in sources]
     missing = []
+    first = _words(text.split(" ", 1)[0])
     for key in extract_keys(text, lang):
         if key.kind not in CHECKED_KINDS or _found(evidence, key, cited):
+            continue
+        if key.kind == "name" and first and key.value in first and key.value in echoed:
             continue
         if key in asked and _found(evidence, key, scene):
             continue

@@ -60,8 +60,9 @@ class GroundingConfig:
     name_penalty: float = 1.0  # names none of its lines mention, as a share of all its keys
     unknown_name_penalty: float = 0.3  # names the whole corpus never mentions (Macron, Zelensky), share of names
     min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
-    lead_lines: int = 2  # verified lines shown before the model writes (rag.select.lead_lines)
-    lead_margin: float = 0.05  # a section follower this close to the best line is shown with it
+    lead_candidates: int = 4  # the verified line shown first is chosen among this many best lines
+    lead_detail_bonus: float = 0.03  # ...preferring one with the detail asked for ("how long" -> a number)
+    lead_best_bonus: float = 0.0  # ...and the best-scoring line by this much
     max_context_lines: int = 6  # lines the model may write from (and cite)
     override_not_found: float = 0.75  # best question score above which the model's "not found" is overruled
     lead_chars: int = 480  # a long verified line is cut to its sentences closest to the question

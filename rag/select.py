@@ -9,6 +9,7 @@ other close lines, within a character budget that keeps prompt reading short on 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.ground import Evidence, QuestionEvidence
@@ -52,24 +53,58 @@ def line_chars(evidence: Evidence, j: int) -> int:
     return len(line.rendering or line.text)
 
 
-def lead_lines(evidence: Evidence, qe: QuestionEvidence, chosen: list[int]) -> tuple[int, ...]:
-    """The line shown at once, before the model writes: the best-scoring chosen line.
+def without_scene(question: str) -> str:
+    """The question without its dates ("on 30 December"): what it asks, not when it happened.
 
-    When the best line only names the event and a follower of it in the same section scores
-    nearly as well, the follower carries what happened and is shown too.
+    Ranked by the whole question, the line naming the event ("Biden spoke with Putin on 30
+    December") beats the line saying what happened in it; the lead line should be the latter.
     """
+    from rag.ground import _DATE_DAY_FIRST, _DATE_MONTH_FIRST, fold
+
+    folded = fold(question)
+    if len(folded) != len(question):  # spans of the folded text would not map back
+        return question
+    spans = [m.span() for pattern in (_DATE_DAY_FIRST, _DATE_MONTH_FIRST) for m in pattern.finditer(folded)]
+    out = question
+    for start, end in sorted(spans, reverse=True):
+        out = out[:start] + out[end:]
+    out = re.sub(r"\s+(?:on|in|pe|în|w|dnia)\s*(?=[?.!,]|$)", "", " ".join(out.split()))
+    return out if len(out.split()) >= 3 else question
+
+
+def other_date(evidence: Evidence, j: int, question: str) -> bool:
+    """Line j dates itself to another day than every day the question names (the 7 December call,
+    asked about the 30 December one)."""
+    from rag.ground import extract_keys
+
+    asked = {k for k in extract_keys(question) if k.kind == "date"}
+    if not asked:
+        return False
+    line = evidence.lines[j]
+    said = {k for k in extract_keys(line.text, line.lang) + extract_keys(line.rendering, "en") if k.kind == "date"}
+    return bool(said) and not (said & asked)
+
+
+def lead_lines(evidence: Evidence, qe: QuestionEvidence, chosen: list[int], question: str = "",
+               asked: tuple[str, ...] = ()) -> tuple[int, ...]:
+    """The line shown at once, before the model writes: among the first chosen lines, the one
+    closest to what the question asks (its dates set aside), preferring one holding the kind of
+    detail asked for ("how long" -> a number)."""
     if not chosen:
         return ()
-    best = chosen[0]
-    lead = [best]
     c = evidence.config
-    for j in section_followers(evidence, best, c.context_follow):
-        if j in chosen and qe.scores[j] >= qe.scores[best] - c.lead_margin and len(lead) < c.lead_lines:
-            lead.append(j)
-    return tuple(lead)
+    candidates = [j for j in chosen[: c.lead_candidates] if not other_date(evidence, j, question)] or chosen[:1]
+    if not question or len(candidates) == 1:
+        return (candidates[0],)
+    cos = evidence.cosine([without_scene(question)])[0]
+    def score(j: int) -> float:
+        bonus = c.lead_detail_bonus if asked and any(
+            key.split(":", 1)[0] in asked for key in evidence.keys[j].exact if not key.startswith("num:20")) else 0.0
+        return float(cos[j]) + bonus + (c.lead_best_bonus if j == chosen[0] else 0.0)
+    return (max(candidates, key=score),)
 
 
-def select_lines(evidence: Evidence, qe: QuestionEvidence) -> Selection:
+def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "") -> Selection:
     """The answer's lines within `context_chars` (a long line may still come first on its own)."""
     c = evidence.config
     chosen: list[int] = []
@@ -82,4 +117,6 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence) -> Selection:
         used += size
         if len(chosen) >= c.max_context_lines:
             break
-    return Selection(tuple(chosen), lead_lines(evidence, qe, chosen))
+    from rag.ground import asked_kinds
+
+    return Selection(tuple(chosen), lead_lines(evidence, qe, chosen, question, asked_kinds(question)))
