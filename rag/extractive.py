@@ -53,10 +53,9 @@ def pick_lines(qe: QuestionEvidence, evidence: Evidence) -> list[int]:
         return []
     floor = max(c.min_question_support, qe.best() - c.extract_margin)
     close = [j for j in ranked if qe.scores[j] >= floor]
-    # A line addressing the assistant ("ignore previous instructions…") is quoted only when the
-    # question is about it, i.e. when no ordinary line is as close.
-    plain = [j for j in close if evidence.supports[j]]
-    return (plain or close)[: c.extract_max_lines]
+    # A line addressing the assistant ("ignore previous instructions…", in any wording: see
+    # rag.injection) is data, never an answer: it is not quoted, even when nothing else is close.
+    return [j for j in close if evidence.supports[j]][: c.extract_max_lines]
 
 
 def extractive_answer(question: str, language: str, evidence: Evidence, qe: QuestionEvidence | None = None,

@@ -255,12 +255,9 @@ def test_planted_instruction_is_only_data(fake_retriever: Retriever) -> None:
     # A model that obeyed the planted line produces text that nothing supports: it is dropped.
     obeyed = ground_answer("How long was the call?", "HACKED", "en", ev)
     assert obeyed.refused and "HACKED" not in obeyed.answer
-    # Asked about it, the extractive mode quotes the line verbatim, as a quote and nothing more.
+    # Even asked about it, no answer rests on it: the line addresses the assistant, so it is data only.
     quoted = extractive_answer("What do the instructions say about the word HACKED?", "en", ev)
-    assert not quoted.refused
-    planted_cites = [c for c in quoted.citations if c.source == "planted.txt"]
-    assert planted_cites and planted_cites[0].quote == planted.text
-    assert quoted.answer.splitlines()[0] == "Here is what the articles say:"
+    assert "planted.txt" not in {c.source for c in quoted.citations} and "HACKED" not in quoted.answer
 
 
 # --------------------------------------------------------------------------- question scoring and extractive
