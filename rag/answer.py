@@ -295,11 +295,12 @@ class Answerer:
         lead = composer.lead_block(selection.lead, self._question_vector(evidence, standalone), self.config.lead_chars)
         timings["first_line_s"] = time.perf_counter() - t0
         yield lead + "\n\n"
-        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, language), float(qe.scores[j]))
+        writes = language if language in self.config.write_languages else "en"
+        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, writes), float(qe.scores[j]))
                    for j in selection.lines]
         pieces: list[str] = []
         try:
-            for piece in stream_answer(self._chain_for(len(context)), prompt_inputs(standalone, context, language)):
+            for piece in stream_answer(self._chain_for(len(context)), prompt_inputs(standalone, context, writes)):
                 if not pieces:
                     timings["first_token_s"] = time.perf_counter() - t0
                 pieces.append(piece)
@@ -312,7 +313,7 @@ class Answerer:
                 {"text": draft, "supported": False, "score": 0.0, "citations": [], "kind": "model: not found"}])
             yield from self._final(refused, timings, t0)
             return
-        written = self._checked_sentences(draft, language, evidence, standalone, selection, composer)
+        written = self._checked_sentences(draft, writes, evidence, standalone, selection, composer)
         answer = composer.answer(question, [lead, written], timings)
         yield from self._final(answer, timings, t0)
 

@@ -64,6 +64,9 @@ class GroundingConfig:
     lead_detail_bonus: float = 0.03  # ...preferring one with the detail asked for ("how long" -> a number)
     lead_best_bonus: float = 0.0  # ...and the best-scoring line by this much
     max_context_lines: int = 6  # lines the model may write from (and cite)
+    # Reader languages the model writes in; for others it writes English (the verified lines still
+    # come in the reader's language where a checked form exists). See the README, "Romanian readers".
+    write_languages: tuple[str, ...] = ("en", "pl", "ro")
     override_not_found: float = 0.75  # best question score above which the model's "not found" is overruled
     lead_chars: int = 480  # a long verified line is cut to its sentences closest to the question
     long_line_chars: int = 260  # longer lines are also embedded sentence by sentence
