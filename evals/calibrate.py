@@ -59,9 +59,16 @@ def record_signals(qa: Path, corpus: Path | None, split: str, out: Path, model: 
             }, ensure_ascii=False) + "\n")
 
 
+def _refused_anyway(row: dict[str, Any]) -> bool:
+    """Refused with the gate open (the selection found no line, or lacked the asked kind of detail)."""
+    from rag.ground import REFUSALS
+
+    return any(row["answer"].startswith(text[:20]) for text in REFUSALS.values()) and not row["not_found"]
+
+
 def simulate(rows: list[dict[str, Any]], cosine: float, best: float, unknown: float, override: float) -> dict:
     refused = [r["top_cosine"] < cosine or r["best"] < best or r["unknown"] >= unknown
-               or (r["not_found"] and r["best"] < override) for r in rows]
+               or (r["not_found"] and r["best"] < override) or _refused_anyway(r) for r in rows]
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
     kept = [r for r, x in zip(rows, refused) if r["answerable"] and not x]

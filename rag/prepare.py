@@ -1,4 +1,4 @@
-"""One-time preparation for `make run` / `make test`: convert the embedder, assemble the LLM, index seeds.
+"""One-time preparation for `make run` / `make test`: convert the embedder, assemble the LLM, render and index seeds.
 
 Each step is cached and cheap when already done, so it is safe to run before every start.
 """
@@ -28,12 +28,25 @@ def main(argv: list[str] | None = None) -> int:
         if name != "none":
             print(f"prepare: LLM '{name}' ready at {resolve_model_path(name)}", file=sys.stderr)
             _cache_prompt_prefix(name)
+    _render(names=args.models)
     from rag.retrieve import Retriever
 
     retriever = Retriever.load()
     print(f"prepare: index {retriever.store.path} holds {len(retriever.chunks)} chunks "
           f"({time.perf_counter() - started:.1f}s)", file=sys.stderr)
     return 0
+
+
+def _render(names: str) -> None:
+    """Checked English renderings of the corpus's lines: shipped for seeds/, so this only checks them
+    (a changed or added file is rendered with the LLM, ~10 s per line on two cores)."""
+    from rag.render import render_corpus
+
+    model = next((m.strip() for m in names.split(",") if m.strip() and m.strip() != "none"), None)
+    if model is None or not settings.current().render:
+        return
+    report = render_corpus(settings.corpus_dir(), model=model)
+    print(f"prepare: renderings: {report.summary()}", file=sys.stderr)
 
 
 def _cache_prompt_prefix(name: str) -> None:
