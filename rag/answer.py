@@ -163,7 +163,10 @@ class Answerer:
         """Words of the whole indexed corpus, to spot names it never mentions (None if the retriever hides them)."""
         chunks = getattr(self.retriever, "chunks", None)
         if self._vocabulary is None and chunks:
-            self._vocabulary = Vocabulary.from_chunks(chunks)
+            # The renderings count as the corpus's words too: an English question's "Kyiv" or "White
+            # House" is known when a checked rendering says it, with no table of place names.
+            rendered = [] if self.renderings is None else [self.renderings.text(t) for c in chunks for t in c.lines]
+            self._vocabulary = Vocabulary([*(c.text for c in chunks), *filter(None, rendered)])
         return self._vocabulary
 
     @classmethod

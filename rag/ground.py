@@ -60,8 +60,7 @@ class GroundingConfig:
     name_penalty: float = 1.0  # names none of its lines mention, as a share of all its keys
     unknown_name_penalty: float = 0.3  # names the whole corpus never mentions (Macron, Zelensky), share of names
     min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
-    lead_candidates: int = 4  # the verified line shown first is chosen among this many best lines
-    lead_detail_bonus: float = 0.03  # ...preferring one with the detail asked for ("how long" -> a number)
+    lead_candidates: int = 6  # the verified line shown first is chosen among this many best lines
     lead_best_bonus: float = 0.0  # ...and the best-scoring line by this much
     max_context_lines: int = 6  # lines the model may write from (and cite)
     # Reader languages the model writes in; for others it writes English (the verified lines still
@@ -77,15 +76,15 @@ class GroundingConfig:
     evidence_k: int = 8  # passages retrieved as evidence even when fewer are asked for (recall 57/71 at 5, 64/71 at 8)
     neighbour_top: int = 3  # widen the evidence with same-section neighbours of this many top hits
     neighbour_window: int = 2  # paragraphs either side
-    context_chars: int = 850  # source text sent to the model (~300 tokens; prompt reading is ~146 tokens/s)
-    context_margin: float = 0.25  # lines this far below the best question score are not sent
+    context_chars: int = 1200  # source text sent to the model (~300 tokens; prompt reading is ~146 tokens/s)
+    context_margin: float = 0.35  # lines this far below the best question score are not sent
     context_follow: int = 2  # lines after the best one in its section, sent right after it
     # Answer languages whose off-language drafts are rewritten: English answer, then translated.
     # Asked for Romanian over Polish lines, the 1.5B model copies the Polish (Answerer._via_english).
     pivot_languages: tuple[str, ...] = ("ro",)
     # A long line is cut to its best sentences for the prompt: four short excerpts inform the model
     # more than two whole paragraphs for the same prompt-reading time.
-    context_line_chars: int = 320
+    context_line_chars: int = 300
     extract_max_lines: int = 3  # lines quoted by the extractive mode
     extract_margin: float = 0.12  # quote lines within this much of the best line
     extract_line_chars: int = 480  # a long quoted line is cut to its best sentences

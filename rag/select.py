@@ -85,6 +85,15 @@ def other_date(evidence: Evidence, j: int, question: str) -> bool:
     return bool(said) and not (said & asked)
 
 
+def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...]) -> bool:
+    """Line j states a detail of these kinds in its own words (the article's date does not count)."""
+    from rag.ground import extract_keys
+
+    line = evidence.lines[j]
+    found = extract_keys(line.text, line.lang, evidence=True) + extract_keys(line.rendering, "en", evidence=True)
+    return any(k.kind in kinds for k in found)
+
+
 def lead_lines(evidence: Evidence, qe: QuestionEvidence, chosen: list[int], question: str = "",
                asked: tuple[str, ...] = ()) -> tuple[int, ...]:
     """The line shown at once, before the model writes: among the first chosen lines, the one
@@ -96,20 +105,28 @@ def lead_lines(evidence: Evidence, qe: QuestionEvidence, chosen: list[int], ques
     candidates = [j for j in chosen[: c.lead_candidates] if not other_date(evidence, j, question)] or chosen[:1]
     if not question or len(candidates) == 1:
         return (candidates[0],)
+    if asked:  # "how long" is answered by a line with a figure: prefer lines that hold one
+        holding = [j for j in candidates if has_detail(evidence, j, asked)]
+        candidates = holding or candidates
     cos = evidence.cosine([without_scene(question)])[0]
+
     def score(j: int) -> float:
-        bonus = c.lead_detail_bonus if asked and any(
-            key.split(":", 1)[0] in asked for key in evidence.keys[j].exact if not key.startswith("num:20")) else 0.0
-        return float(cos[j]) + bonus + (c.lead_best_bonus if j == chosen[0] else 0.0)
+        return float(cos[j]) + (c.lead_best_bonus if j == chosen[0] else 0.0)
+
     return (max(candidates, key=score),)
 
 
 def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "") -> Selection:
-    """The answer's lines within `context_chars` (a long line may still come first on its own)."""
+    """The answer's lines within `context_chars` (a long line may still come first on its own);
+    lines dated to another day than the question's are left out."""
     c = evidence.config
     chosen: list[int] = []
     used = 0
-    for j in ranked_lines(evidence, qe):
+    ranked = ranked_lines(evidence, qe)
+    follow = set(section_followers(evidence, ranked[0], c.context_follow)) if ranked else set()
+    for j in ranked:
+        if question and j not in follow and other_date(evidence, j, question):
+            continue
         size = min(line_chars(evidence, j), c.context_line_chars)
         if chosen and used + size > c.context_chars:
             continue  # a shorter line further down may still fit

@@ -278,7 +278,7 @@ QUESTION = "How long did the Biden-Putin phone call last?"
 
 
 def test_verified_line_streams_before_the_model_writes(call_retriever: StaticRetriever) -> None:
-    model = citing("The call lasted about 50 minutes [{n}].", "50 minut")
+    model = citing("The call lasted about 50 minutes [{n}].", "Zgodnie z wcześniejszymi")
     items = list(Answerer(call_retriever, model, FAKE_CONFIG).ask_stream(QUESTION))
     answer = last_answer(items)
     first, rest = items[0], items[1:-1]
@@ -290,7 +290,7 @@ def test_verified_line_streams_before_the_model_writes(call_retriever: StaticRet
 
 
 def test_checked_sentence_is_kept_with_its_cited_line(call_retriever: StaticRetriever) -> None:
-    model = citing("The call lasted about 50 minutes [{n}].", "50 minut")
+    model = citing("The call lasted about 50 minutes [{n}].", "Zgodnie z wcześniejszymi")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
     assert not answer.refused and "The call lasted about 50 minutes [" in answer.answer
     assert (S002, 3) in cited_places(answer)
@@ -299,7 +299,7 @@ def test_checked_sentence_is_kept_with_its_cited_line(call_retriever: StaticRetr
 
 
 def test_a_number_its_cited_line_lacks_removes_the_sentence(call_retriever: StaticRetriever) -> None:
-    model = citing("The call lasted about 30 minutes [{n}].", "50 minut")
+    model = citing("The call lasted about 30 minutes [{n}].", "Zgodnie z wcześniejszymi")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
     assert "30 minutes" not in answer.answer
     written = [d for d in answer.sentences if d.get("kind") == "model"]
@@ -308,7 +308,7 @@ def test_a_number_its_cited_line_lacks_removes_the_sentence(call_retriever: Stat
 
 
 def test_a_name_its_cited_line_lacks_removes_the_sentence(call_retriever: StaticRetriever) -> None:
-    model = citing("Macron said the call lasted about 50 minutes [{n}].", "50 minut")
+    model = citing("Macron said the call lasted about 50 minutes [{n}].", "Zgodnie z wcześniejszymi")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
     assert "Macron" not in answer.answer
 
