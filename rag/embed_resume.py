@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +146,11 @@ def embed_all(texts: Sequence[str], keys: np.ndarray, known: list[KnownVectors],
     missing = missing[np.argsort(first[missing], kind="stable")]  # corpus order: each text where it first occurs
     part_size = max(PART_TEXTS, -(-len(missing) // 256))  # at most ~256 parts per run
     advance = _progress_bar(len(missing), progress)
+    run = f"{time.time_ns():x}-{os.getpid()}"  # parts of earlier runs keep their own names
     for n, start in enumerate(range(0, len(missing), part_size)):
         batch = missing[start:start + part_size]
         vecs = np.asarray(embedder.embed_documents([texts[first[u]] for u in batch]), dtype=np.float32)
-        name = f"part-{os.getpid()}-{n:06d}-{start}"
+        name = f"part-{run}-{n:06d}"
         _save(folder / f"{name}.vecs.npy", vecs)
         _save(folder / f"{name}.keys.npy", unique[batch])  # written last: marks the part finished
         advance(len(batch))
