@@ -128,7 +128,8 @@ class DenseVectors:
 
     def chunk_scores(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         if self._centred is not None:
-            return self._centred[0][rows] @ query
+            every = len(rows) == self.n_rows  # rows are ascending and unique: all of them, no gather
+            return (self._centred[0] if every else self._centred[0][rows]) @ query
         return centre(self._chunks[rows], self.lang_ids[rows], self.chunk_shifts) @ query
 
     def best_sentence_scores(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -138,7 +139,10 @@ class DenseVectors:
         best = np.full(len(rows), -np.inf, dtype=np.float32)
         if not counts.sum():
             return best
-        picks = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        if self._centred is not None and len(rows) == self.n_rows:
+            picks = slice(None)  # every sentence, in order: no gather
+        else:
+            picks = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         if self._centred is not None:
             scores = self._centred[1][picks] @ query
         else:
