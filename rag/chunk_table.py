@@ -130,8 +130,11 @@ class ChunkTable(Sequence[Chunk]):
             yield from (Chunk(**dict(zip(_FIELDS, values))) for values in rows)
 
     def row_of(self, chunk: Chunk) -> int | None:
+        return self.row_of_span(chunk.source, chunk.start_line, chunk.end_line)
+
+    def row_of_span(self, source: str, start_line: int, end_line: int) -> int | None:
         found = self._one("SELECT row FROM chunks WHERE source = ? AND start_line = ? AND end_line = ?",
-                          (chunk.source, chunk.start_line, chunk.end_line))
+                          (source, start_line, end_line))
         return None if found is None else int(found[0])
 
     def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:

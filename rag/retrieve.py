@@ -95,6 +95,10 @@ class Retriever:
             report = build_store(corpus, store_dir, embedder, progress=progress)
             print(f"rag: indexed {report.summary()}", file=sys.stderr)
             store = Store.load(store_dir, embedder.fingerprint())
+        if settings.vector_backend() == "milvus":
+            from rag.milvus_store import MilvusRetriever
+
+            return MilvusRetriever.open(store, embedder, settings.milvus_uri(store_dir))
         return cls(store, embedder)
 
     def neighbours(self, passages: list[Passage], window: int = 2) -> list[Passage]:
@@ -142,6 +146,10 @@ class Retriever:
     def keyword_scores(self, question: str) -> np.ndarray:
         return self.store.keyword.scores(question)
 
+    def _keyword_for(self, question: str, filters: dict[str, Any] | None) -> np.ndarray:
+        """BM25 score of every row (a backend with its own keyword search fills only its best rows)."""
+        return self.keyword_scores(question)
+
     def hybrid_scores(self, question: str, dense: np.ndarray, keyword: np.ndarray, mask: np.ndarray,
                       adjacent: np.ndarray | None = None) -> np.ndarray:
         """Normalised dense score, lifted by the adjacent paragraphs, plus BM25 weighted by query coverage.
@@ -156,7 +164,8 @@ class Retriever:
         weight = self.keyword_weight * self.store.keyword.coverage(question)
         return semantic + weight * _minmax(keyword, mask)
 
-    def candidates(self, query: np.ndarray | None, keyword: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    def candidates(self, query: np.ndarray | None, keyword: np.ndarray | None, mask: np.ndarray,
+                   filters: dict[str, Any] | None = None) -> np.ndarray:
         """Rows to score (ascending): all of a small index; else ANN and BM25 candidates plus their neighbours."""
         if len(self.chunks) <= FULL_SCAN_ROWS:
             return np.arange(len(self.chunks))
@@ -189,8 +198,8 @@ class Retriever:
         full_mask = self._mask(filters)
         if not full_mask.any():
             return []
-        keyword_all = self.keyword_scores(question) if mode != "dense" else None
-        rows = self.candidates(query if mode != "keyword" else None, keyword_all, full_mask)
+        keyword_all = self._keyword_for(question, filters) if mode != "dense" else None
+        rows = self.candidates(query if mode != "keyword" else None, keyword_all, full_mask, filters)
         mask = full_mask[rows]
         if not mask.any():
             return []

@@ -36,3 +36,16 @@ def set_offline() -> None:
 
 
 MAX_QUESTION_CHARS = 2000
+
+
+def vector_backend() -> str:
+    """"faiss" (local files, the default) or "milvus" (RAG_VECTOR_BACKEND)."""
+    return os.environ.get("RAG_VECTOR_BACKEND", "faiss").strip().lower() or "faiss"
+
+
+def milvus_uri(store: Path) -> str:
+    """RAG_MILVUS_URI (a server such as http://host:19530), else a Milvus Lite file beside the index folder.
+
+    Beside, not inside: the index folder is replaced by a fresh one on every build.
+    """
+    return os.environ.get("RAG_MILVUS_URI") or str(store.with_name(f"{store.name}.milvus.db"))
