@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 from rag import settings
@@ -233,11 +234,14 @@ class Retriever:
 
 @functools.cache
 def _single_threaded_numpy_blas() -> None:
-    """Query scoring is matrix-vector products: numpy's BLAS threads only spin-wait against each other.
+    """One query is matrix-vector products: extra BLAS / OpenMP threads only spin-wait against each other.
 
     On this shared 2-core machine one thread took a 10k-paragraph hybrid query from 104 ms to
-    13 ms (load average 8). Only numpy's own BLAS is limited: torch and FAISS keep their threads.
+    13 ms and a 100k one from 64 to ~20 ms (load average 6-8). numpy's BLAS and FAISS's OpenMP
+    are limited (FAISS also trains IVF indexes single-threaded afterwards in this process);
+    torch, which embeds, keeps its threads.
     """
+    faiss.omp_set_num_threads(1)
     try:
         from threadpoolctl import ThreadpoolController
 
