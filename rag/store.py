@@ -202,13 +202,19 @@ def sentence_units(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
 
 def _previous_vectors(path: Path, fingerprint: str) -> tuple[list[embed_resume.KnownVectors], dict[str, str]]:
     """Vectors of the existing index keyed by embedded-text hash (reused if the model is the same)."""
-    try:
-        old = Store.load(path, fingerprint)
-        known = [embed_resume.KnownVectors(np.load(path / KEYS, allow_pickle=False), old.vectors()),
-                 embed_resume.KnownVectors(np.load(path / SENTENCE_KEYS, allow_pickle=False), old.raw_sentence_vectors())]
-    except (StoreError, OSError, ValueError):
+    try:  # only the manifest, keys and memory-mapped vectors: the old index is not loaded
+        _recover_interrupted_swap(path)
+        manifest = read_manifest(path)
+        if manifest["embedding"]["fingerprint"] != fingerprint:
+            return [], {}
+        known = [embed_resume.KnownVectors(np.load(path / keys, allow_pickle=False),
+                                           np.load(path / vectors, mmap_mode="r", allow_pickle=False))
+                 for keys, vectors in ((KEYS, RAW), (SENTENCE_KEYS, SENTENCES))]
+    except (StoreError, OSError, ValueError, KeyError):
         return [], {}
-    return known, old.manifest.get("files", {})
+    if any(len(k.keys) != len(k.vectors) or k.vectors.ndim != 2 for k in known):
+        return [], {}
+    return known, manifest.get("files", {})
 
 
 def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: ChunkingParams | None = None,
