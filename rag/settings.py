@@ -40,7 +40,10 @@ MAX_QUESTION_CHARS = 2000
 
 def vector_backend() -> str:
     """"faiss" (local files, the default) or "milvus" (RAG_VECTOR_BACKEND)."""
-    return os.environ.get("RAG_VECTOR_BACKEND", "faiss").strip().lower() or "faiss"
+    value = os.environ.get("RAG_VECTOR_BACKEND", "").strip().lower() or "faiss"
+    if value not in ("faiss", "milvus"):
+        raise ValueError(f"RAG_VECTOR_BACKEND must be 'faiss' or 'milvus', not {value!r}")
+    return value
 
 
 def milvus_uri(store: Path) -> str:

@@ -81,3 +81,11 @@ def test_default_uri_is_a_lite_file_beside_the_index(monkeypatch: pytest.MonkeyP
 
     monkeypatch.delenv("RAG_MILVUS_URI", raising=False)
     assert settings.milvus_uri(tmp_path / "default") == str(tmp_path / "default.milvus.db")
+
+
+def test_unknown_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import settings
+
+    monkeypatch.setenv("RAG_VECTOR_BACKEND", "milvs")
+    with pytest.raises(ValueError, match="must be 'faiss' or 'milvus'"):
+        settings.vector_backend()
