@@ -69,6 +69,9 @@ class MilvusVectors:
     def __init__(self, uri: str, store: Store) -> None:
         from pymilvus import MilvusClient
 
+        # Milvus Lite's in-process gRPC server lacks AllocTimestamp; pymilvus falls back without it,
+        # but grpc logs every such call as an ERROR with a traceback. Silence only that logger.
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         self.uri = uri
         self.client = MilvusClient(uri)
         self.names = collection_names(store)
@@ -107,6 +110,8 @@ class MilvusVectors:
             index = c.prepare_index_params()
             index.add_index("vector", index_type="AUTOINDEX", metric_type="L2")
             c.create_collection(self.names["files"], schema=schema, index_params=index)
+        for name in self.names.values():  # collections made by an earlier process start released
+            c.load_collection(name)
 
     def _base_schema(self, dim: int) -> Any:
         from pymilvus import DataType

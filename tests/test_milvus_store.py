@@ -89,3 +89,31 @@ def test_unknown_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("RAG_VECTOR_BACKEND", "milvs")
     with pytest.raises(ValueError, match="must be 'faiss' or 'milvus'"):
         settings.vector_backend()
+
+
+_CHILD = """
+import json, sys
+from pathlib import Path
+from rag.retrieve import Retriever
+from tests.fakes import FakeEmbedder
+r = Retriever.load(Path(sys.argv[1]), corpus_dir=Path(sys.argv[2]), embedder=FakeEmbedder(), progress=False)
+print(json.dumps({"kind": type(r).__name__, "synced": r.milvus.sync(r.store), "count": r.milvus.count(),
+                  "hits": [p.chunk.id for p in r.search(sys.argv[3], k=5, filters={"lang": "pl"})]}))
+"""
+
+
+def test_reopen_in_another_process(milvus_env: Path, corpus_copy: Path, tmp_path: Path) -> None:
+    # Collections made by an earlier process start "released" in Milvus: opening must load them.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = [sys.executable, "-c", _CHILD, str(tmp_path / "idx"), str(corpus_copy), "sankcje NATO"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    first, second = (json.loads(subprocess.run(run, check=True, capture_output=True, text=True, env=env,
+                                               cwd=root).stdout.strip().splitlines()[-1]) for _ in range(2))
+    assert first["kind"] == second["kind"] == "MilvusRetriever"
+    assert second["synced"] == [0, 0] and second["count"] == first["count"] > 0
+    assert second["hits"] == first["hits"] and first["hits"]
