@@ -32,7 +32,7 @@ from rag.types import Embedder
 log = logging.getLogger(__name__)
 
 BATCH = 512
-_FILES_PAGE = 16_384
+_FILES_PAGE = 4096
 MAX_TEXT = 60_000  # Milvus VARCHAR limit is 65,535 bytes; the token text is cut below it
 
 
@@ -69,9 +69,11 @@ class MilvusVectors:
     def __init__(self, uri: str, store: Store) -> None:
         from pymilvus import MilvusClient
 
-        # Milvus Lite's in-process gRPC server lacks AllocTimestamp; pymilvus falls back without it,
-        # but grpc logs every such call as an ERROR with a traceback. Silence only that logger.
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        if not uri.startswith(("http://", "https://", "tcp://", "grpc://")):
+            # Milvus Lite's in-process server lacks AllocTimestamp; pymilvus falls back to a client-side
+            # timestamp, but grpc logs each such call as an ERROR with a traceback and pymilvus warns.
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            logging.getLogger("pymilvus").setLevel(logging.ERROR)
         self.uri = uri
         self.client = MilvusClient(uri)
         self.names = collection_names(store)
@@ -127,15 +129,14 @@ class MilvusVectors:
     # -- synchronisation ------------------------------------------------------------------------
 
     def synced_files(self) -> dict[str, str]:
+        """source -> sha256 of every file Milvus holds (an iterator: servers cap offset paging at 16,384)."""
         out: dict[str, str] = {}
-        offset = 0
-        while True:
-            page = self.client.query(self.names["files"], filter='id != ""', output_fields=["id", "sha256"],
-                                     limit=_FILES_PAGE, offset=offset)
+        pages = self.client.query_iterator(self.names["files"], batch_size=_FILES_PAGE, filter='id != ""',
+                                           output_fields=["id", "sha256"])
+        while page := pages.next():
             out.update({row["id"]: row["sha256"] for row in page})
-            if len(page) < _FILES_PAGE:
-                return out
-            offset += _FILES_PAGE
+        pages.close()
+        return out
 
     def sync(self, store: Store) -> tuple[int, int]:
         """Make Milvus hold exactly the store's files; returns (files deleted, files inserted)."""
