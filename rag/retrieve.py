@@ -196,6 +196,8 @@ class Retriever:
         """`search` with the question already embedded (`query`; None for keyword mode)."""
         if mode not in self.MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(self.MODES)}")
+        if query is None and mode != "keyword":
+            raise ValueError(f"mode {mode!r} needs the embedded question")
         full_mask = self._mask(filters)
         if not full_mask.any():
             return []

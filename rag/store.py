@@ -46,7 +46,7 @@ from rag.chunk_table import ChunkTable, write_chunk_table
 from rag.chunks import MIN_SENTENCE_CHARS, ChunkingParams, chunk_corpus, sentences
 from rag.corpus import load_corpus
 from rag.keyword import DEFAULT_STRATEGY, KeywordIndex
-from rag.locks import store_lock
+from rag.locks import acquire_or_explain
 from rag.types import Chunk, Embedder
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,8 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
     chunks = chunk_corpus(docs, params)
     if not chunks:
         raise StoreError(f"no indexable text in {corpus_dir} (everything was empty or boilerplate)")
-    with store_lock(path):
+    lock = acquire_or_explain(path)  # one builder per index; StoreBusy says who holds it
+    try:
         known, old_files = _previous_vectors(path, embedder.fingerprint())
         new_files = {d.source: d.sha256 for d in docs}
         report.changed = sorted(s for s, h in new_files.items() if old_files.get(s) != h)
@@ -261,6 +262,8 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
         _write_atomically(path, manifest, chunks, (vectors, sentence_vectors, sentence_rows, keys), keyword)
         del all_vectors, vectors, sentence_vectors
         embed_resume.discard_checkpoints(path)
+    finally:
+        lock.release()
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - started
     return report
