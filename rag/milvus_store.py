@@ -26,7 +26,7 @@ from rag.chunk_table import date_number
 from rag.dense_index import centre
 from rag.keyword import tokenize
 from rag.retrieve import DENSE_CANDIDATES, KEYWORD_CANDIDATES, SENTENCE_SHARE, Retriever
-from rag.store import Store
+from rag.store import Store, StoreError
 from rag.types import Embedder
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,15 @@ class MilvusVectors:
             # timestamp, but grpc logs each such call as an ERROR with a traceback and pymilvus warns.
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
             logging.getLogger("pymilvus").setLevel(logging.ERROR)
+            logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)  # failures are re-raised below, clearly
         self.uri = uri
-        self.client = MilvusClient(uri)
+        try:
+            self.client = MilvusClient(uri)
+        except Exception as exc:  # pymilvus raises its own exception types for connection failures
+            lite = "" if uri.startswith(("http://", "https://", "tcp://", "grpc://")) else (
+                " (a Milvus Lite file serves one process at a time: close the other one, or point "
+                "RAG_MILVUS_URI at a Milvus server)")
+            raise StoreError(f"cannot open Milvus at {uri}: {exc}{lite}") from exc
         self.names = collection_names(store)
         self.dim = int(store.manifest["embedding"]["dim"])
         self.strategy = store.manifest["keyword"]["strategy"]

@@ -117,3 +117,23 @@ def test_reopen_in_another_process(milvus_env: Path, corpus_copy: Path, tmp_path
     assert first["kind"] == second["kind"] == "MilvusRetriever"
     assert second["synced"] == [0, 0] and second["count"] == first["count"] > 0
     assert second["hits"] == first["hits"] and first["hits"]
+
+
+def test_a_lite_file_held_by_another_process_is_a_clear_error(milvus_env: Path, corpus_copy: Path,
+                                                             tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from rag.store import StoreError
+
+    root = Path(__file__).resolve().parent.parent
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pymilvus import MilvusClient\n"
+                               "MilvusClient(sys.argv[1]); print('open', flush=True); time.sleep(60)", str(milvus_env)],
+                              stdout=subprocess.PIPE, text=True, cwd=root)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match="serves one process at a time"):
+            Retriever.load(tmp_path / "idx", corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
