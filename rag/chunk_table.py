@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, overload
 
@@ -37,7 +38,7 @@ def write_chunk_table(folder: Path, chunks: Sequence[Chunk]) -> None:
     """Write chunks.sqlite (rows, sources, languages) and columns.npy for `chunks` in row order."""
     sources = {name: i for i, name in enumerate(dict.fromkeys(c.source for c in chunks))}
     langs = {code: i for i, code in enumerate(sorted({c.lang for c in chunks}))}
-    with sqlite3.connect(folder / TABLE) as db:
+    with closing(sqlite3.connect(folder / TABLE)) as db, db:  # closed, and committed on success
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("CREATE TABLE chunks (row INTEGER PRIMARY KEY, source TEXT, start_line INTEGER, "
                    "end_line INTEGER, text TEXT, section TEXT, title TEXT, date TEXT, lang TEXT)")
