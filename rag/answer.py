@@ -116,6 +116,15 @@ def _reuse_index_vectors(retriever: Any) -> None:
         remember_document_vectors(embedder, texts, vectors)
 
 
+def figures_missing(question: str, language: str, evidence: Evidence) -> bool:
+    """The question names a figure in digits ("the 2018 World Cup", "40 tanks") that no retrieved line
+    states, in its own words or its rendering: the lines are about something else."""
+    from rag.ground import extract_keys
+
+    figures = [k for k in extract_keys(question, language) if k.kind == "num"]
+    return bool(figures) and not all(any(keys.has(k) for keys in evidence.keys) for k in figures)
+
+
 def lacks_asked_detail(question: str, language: str, evidence: Evidence, lines: Sequence[int]) -> bool:
     """A "how many" question whose lines hold no number, or a "when" question whose lines hold no
     date, beyond what the question itself says: those lines cannot answer it, whatever is written."""
@@ -228,8 +237,9 @@ class Answerer:
         if mode == "llm" and self.llm is None:
             log.warning("no language model loaded: answering extractively")
             mode = "extractive"
-        if low_evidence(qe, self.config) or mode == "extractive":
-            answer = self._without_model(question, language, evidence, qe, mode, timings, t0)
+        weak = low_evidence(qe, self.config) or figures_missing(standalone, language, evidence)
+        if weak or mode == "extractive":
+            answer = self._without_model(question, language, evidence, qe, "refuse" if weak else mode, timings, t0)
             yield answer.answer
             yield answer
             return

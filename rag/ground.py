@@ -22,7 +22,6 @@ import dataclasses
 import math
 import re
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ import numpy as np
 
 from rag.injection import addresses_assistant
 from rag.types import Answer, Citation, Embedder, Passage
+from rag.vector_cache import embed_documents_cached, remember_document_vectors  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -465,47 +465,6 @@ def collect_lines(passages: Sequence[Passage]) -> list[Line]:
                 seen.add((p.source, number))
                 lines.append(Line(p.source, number, text, i, p.lang, p.date))
     return lines
-
-
-_EMBED_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-_EMBED_CACHE_SIZE = 4096
-
-
-def _embedder_id(embedder: Embedder) -> str:
-    try:
-        return str(embedder.fingerprint())
-    except Exception:  # a minimal embedder without fingerprint(): fall back to its identity
-        return f"{type(embedder).__name__}:{id(embedder)}"
-
-
-def embed_documents_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """Document-side vectors; lines recur across questions, so each is embedded once per process."""
-    eid = _embedder_id(embedder)
-    missing = list(dict.fromkeys(t for t in texts if (eid, t) not in _EMBED_CACHE))
-    if missing:
-        vecs = np.asarray(embedder.embed_documents(missing), dtype=np.float32)
-        for text, vec in zip(missing, vecs):
-            _EMBED_CACHE[(eid, text)] = vec
-            while len(_EMBED_CACHE) > _EMBED_CACHE_SIZE:
-                _EMBED_CACHE.popitem(last=False)
-    return np.stack([_EMBED_CACHE[(eid, t)] for t in texts]) if texts else np.zeros((0, 1), np.float32)
-
-
-def remember_document_vectors(embedder: Embedder, texts: Sequence[str], vectors: np.ndarray) -> int:
-    """Seed the cache with document vectors computed elsewhere by the same embedder (the index's).
-
-    Nearly every line the grounding embeds is a paragraph or sentence the index already embedded;
-    reusing those saves ~3 s of CPU on a process's first answer (the one-shot CLI's only one).
-    Returns how many were added; never more than the cache holds.
-    """
-    eid = _embedder_id(embedder)
-    added = 0
-    for text, vec in zip(texts, vectors):
-        key = (eid, text.strip())
-        if key not in _EMBED_CACHE and len(_EMBED_CACHE) < _EMBED_CACHE_SIZE:
-            _EMBED_CACHE[key] = np.asarray(vec, dtype=np.float32)
-            added += 1
-    return added
 
 
 def _segments(text: str, long_chars: int) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,19 +62,32 @@ class KeywordIndex:
     size: int
 
     @classmethod
-    def build(cls, texts: list[str], strategy: str = DEFAULT_STRATEGY) -> KeywordIndex:
+    def build(cls, texts: Iterable[str], strategy: str = DEFAULT_STRATEGY) -> KeywordIndex:
+        """Tokens become ids as they are read, so a million paragraphs never exist as token strings at once."""
+        vocab: dict[str, int] = {}
+        corpus: list[list[int]] = []
+        for text in texts:
+            # An empty document would break bm25s' vocabulary; a placeholder token keeps rows aligned.
+            tokens = tokenize(text, strategy) or ["\u2205"]
+            corpus.append([vocab.setdefault(t, len(vocab)) for t in tokens])
         bm25 = bm25s.BM25()
-        # An empty document would break bm25s' vocabulary; a placeholder token keeps rows aligned.
-        corpus = [tokenize(t, strategy) or ["\u2205"] for t in texts]
-        bm25.index(corpus, show_progress=False)
-        return cls(bm25=bm25, strategy=strategy, size=len(texts))
+        bm25.index((corpus, vocab), show_progress=False)
+        return cls(bm25=bm25, strategy=strategy, size=len(corpus))
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for `query` (zeros when no query token is in the vocabulary)."""
-        tokens = [t for t in tokenize(query, self.strategy) if t in self.bm25.vocab_dict]
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        """BM25 score of every chunk for `query` (zeros when no query token is in the vocabulary).
+
+        Summed here from the (memory-mapped) posting arrays: within one token's postings each
+        document occurs once, so a plain indexed add is exact and much faster than np.add.at.
+        """
+        out = np.zeros(self.size, dtype=np.float32)
+        vocab, matrix = self.bm25.vocab_dict, self.bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        for token in tokenize(query, self.strategy):
+            if token in vocab:
+                start, end = int(indptr[vocab[token]]), int(indptr[vocab[token] + 1])
+                out[indices[start:end]] += data[start:end]
+        return out
 
     def coverage(self, query: str) -> float:
         """Share of the query's tokens that occur in the index at all.
@@ -91,5 +105,8 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path, strategy: str, size: int) -> KeywordIndex:
-        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False)
+        """Memory-mapped: a large index is paged in by the postings queries touch, not read whole."""
+        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=True)
+        if int(bm25.scores["num_docs"]) != size:
+            raise ValueError(f"keyword index holds {bm25.scores['num_docs']} documents, expected {size}")
         return cls(bm25=bm25, strategy=strategy, size=size)

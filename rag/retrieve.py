@@ -23,15 +23,19 @@ Each was needed; dropping one (all questions, hit@5 en/pl/ro):
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 from rag import settings
+from rag.chunk_table import adjacent_rows  # noqa: F401 (part of this module's interface)
+from rag.dense_index import IN_MEMORY_MAX_ROWS, candidate_rows
 from rag.store import Store, StoreError, StoreMismatch, build_store, is_stale
 from rag.types import Chunk, Embedder, Passage
 
@@ -43,8 +47,18 @@ SENTENCE_SHARE = 0.5  # dense score = (1 - share) * paragraph cosine + share * b
 NEIGHBOUR_SHARE = 0.2  # `hybrid` adds this share of the better adjacent paragraph's dense score
 
 
+FULL_SCAN_ROWS = IN_MEMORY_MAX_ROWS  # up to here every row is scored; above, only candidate rows
+DENSE_CANDIDATES = 200  # nearest paragraphs (ANN, re-scored exactly) scored in full above FULL_SCAN_ROWS
+KEYWORD_CANDIDATES = 100  # best BM25 rows scored in full above FULL_SCAN_ROWS
+
+
 class Retriever:
-    """Searches one loaded Store. Build with `Retriever.load()`; share one per process."""
+    """Searches one loaded Store. Build with `Retriever.load()`; share one per process.
+
+    A large index is not scored row by row: the dense side's nearest paragraphs, BM25's best rows
+    and their adjacent paragraphs form the candidate set, which is then scored exactly as a small
+    index scores all its rows (normalisation, sentence blend and neighbour lift over the candidates).
+    """
 
     MODES = ("keyword", "dense", "hybrid", "hybrid-rrf")
 
@@ -52,10 +66,11 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.keyword_weight = keyword_weight
-        self._adjacent = adjacent_rows(store.chunks)
+        self._adjacent = store.chunks.adjacent()
+        _single_threaded_numpy_blas()
 
     @property
-    def chunks(self) -> list[Chunk]:
+    def chunks(self) -> Sequence[Chunk]:
         return self.store.chunks
 
     @classmethod
@@ -81,6 +96,10 @@ class Retriever:
             report = build_store(corpus, store_dir, embedder, progress=progress)
             print(f"rag: indexed {report.summary()}", file=sys.stderr)
             store = Store.load(store_dir, embedder.fingerprint())
+        if settings.vector_backend() == "milvus":
+            from rag.milvus_store import MilvusRetriever
+
+            return MilvusRetriever.open(store, embedder, settings.milvus_uri(store_dir))
         return cls(store, embedder)
 
     def neighbours(self, passages: list[Passage], window: int = 2) -> list[Passage]:
@@ -90,15 +109,14 @@ class Retriever:
         answer sits two paragraphs further down the same section. Retrieval scores are per
         paragraph, so the answer layer widens its evidence with these neighbours.
         """
-        position = {c.id: i for i, c in enumerate(self.chunks)}
         seen = {p.chunk.id for p in passages}
         extra: list[Passage] = []
         for p in passages:
-            i = position.get(p.chunk.id)
+            i = self.store.chunks.row_of(p.chunk)
             if i is None:
                 continue
-            for j in range(max(0, i - window), min(len(self.chunks), i + window + 1)):
-                c = self.chunks[j]
+            around = range(max(0, i - window), min(len(self.chunks), i + window + 1))
+            for c in self.store.chunks.many(around):
                 if c.id in seen or c.source != p.source or c.section != p.chunk.section:
                     continue
                 seen.add(c.id)
@@ -109,30 +127,19 @@ class Retriever:
 
     def _mask(self, filters: dict[str, Any] | None) -> np.ndarray:
         """Boolean row mask for the filters: lang, source (str or list), date_from/date_to ("YYYY-MM")."""
-        mask = np.ones(len(self.chunks), dtype=bool)
-        if not filters:
-            return mask
-        langs = _as_set(filters.get("lang"))
-        sources = _as_set(filters.get("source"))
-        date_from, date_to = filters.get("date_from") or "", filters.get("date_to") or ""
-        for i, c in enumerate(self.chunks):
-            if (langs and c.lang not in langs) or (sources and c.source not in sources):
-                mask[i] = False
-            elif (date_from or date_to) and not c.date:
-                mask[i] = False  # undated documents cannot satisfy a date filter
-            elif (date_from and c.date < date_from[:7]) or (date_to and c.date > date_to[:7]):
-                mask[i] = False
-        return mask
+        return self.store.chunks.mask(filters)
+
+    def embed_query(self, question: str) -> np.ndarray:
+        return np.asarray(self.embedder.embed_queries([question]), dtype=np.float32)[0]
 
     def dense_scores(self, question: str) -> np.ndarray:
         """Per chunk, a blend of the paragraph's cosine and its best sentence's cosine (SENTENCE_SHARE)."""
-        query = np.asarray(self.embedder.embed_queries([question]), dtype=np.float32)
-        scores, ids = self.store.dense.search(query, len(self.chunks))
-        out = np.full(len(self.chunks), -1.0, dtype=np.float32)
-        out[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
-        if not len(self.store.sentence_rows):
-            return out
-        best = best_per_row(self.store.sentence_vectors @ query[0], self.store.sentence_rows, len(self.chunks))
+        return self._dense_for(self.embed_query(question), np.arange(len(self.chunks)))
+
+    def _dense_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        vectors = self.store.dense_vectors
+        out = np.asarray(vectors.chunk_scores(query, rows), dtype=np.float32)
+        best = vectors.best_sentence_scores(query, rows)
         has = best > -np.inf
         out[has] = (1 - SENTENCE_SHARE) * out[has] + SENTENCE_SHARE * best[has]
         return out
@@ -140,17 +147,39 @@ class Retriever:
     def keyword_scores(self, question: str) -> np.ndarray:
         return self.store.keyword.scores(question)
 
-    def hybrid_scores(self, question: str, dense: np.ndarray, keyword: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _keyword_for(self, question: str, filters: dict[str, Any] | None) -> np.ndarray:
+        """BM25 score of every row (a backend with its own keyword search fills only its best rows)."""
+        return self.keyword_scores(question)
+
+    def hybrid_scores(self, question: str, dense: np.ndarray, keyword: np.ndarray, mask: np.ndarray,
+                      adjacent: np.ndarray | None = None) -> np.ndarray:
         """Normalised dense score, lifted by the adjacent paragraphs, plus BM25 weighted by query coverage.
 
         The neighbour lift serves paragraphs that only make sense after the one before ("the day after
         that call, Biden said ..."): they borrow part of the score of the paragraph they continue.
+        `adjacent` indexes into the given arrays (all rows by default).
         """
+        adjacent = self._adjacent if adjacent is None else adjacent
         semantic = _minmax(dense, mask)
-        semantic = _minmax(semantic + NEIGHBOUR_SHARE * neighbour_best(np.where(mask, semantic, 0.0), self._adjacent),
-                           mask)
+        semantic = _minmax(semantic + NEIGHBOUR_SHARE * neighbour_best(np.where(mask, semantic, 0.0), adjacent), mask)
         weight = self.keyword_weight * self.store.keyword.coverage(question)
         return semantic + weight * _minmax(keyword, mask)
+
+    def candidates(self, query: np.ndarray | None, keyword: np.ndarray | None, mask: np.ndarray,
+                   filters: dict[str, Any] | None = None) -> np.ndarray:
+        """Rows to score (ascending): all of a small index; else ANN and BM25 candidates plus their neighbours."""
+        if len(self.chunks) <= FULL_SCAN_ROWS:
+            return np.arange(len(self.chunks))
+        parts = []
+        if query is not None:
+            parts.append(candidate_rows(self.store.dense, self.store.dense_vectors, query, DENSE_CANDIDATES, mask))
+        if keyword is not None:
+            allowed = np.where(mask & (keyword > 0), keyword, 0.0)
+            top = np.argpartition(-allowed, min(KEYWORD_CANDIDATES, len(allowed) - 1))[:KEYWORD_CANDIDATES]
+            parts.append(top[allowed[top] > 0])
+        rows = np.unique(np.concatenate(parts).astype(np.int64))
+        around = self._adjacent[rows].ravel()
+        return np.unique(np.concatenate([rows, around[around >= 0]]))
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid",
                filters: dict[str, Any] | None = None) -> list[Passage]:
@@ -159,32 +188,88 @@ class Retriever:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(self.MODES)}")
         if not question.strip():
             raise ValueError("empty question")
-        mask = self._mask(filters)
+        query = self.embed_query(question) if mode != "keyword" else None
+        return self.search_vector(question, query, k, mode, filters)
+
+    def search_vector(self, question: str, query: np.ndarray | None, k: int = 5, mode: str = "hybrid",
+                      filters: dict[str, Any] | None = None) -> list[Passage]:
+        """`search` with the question already embedded (`query`; None for keyword mode)."""
+        if mode not in self.MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose from {', '.join(self.MODES)}")
+        if query is None and mode != "keyword":
+            raise ValueError(f"mode {mode!r} needs the embedded question")
+        full_mask = self._mask(filters)
+        if not full_mask.any():
+            return []
+        keyword_all = self._keyword_for(question, filters) if mode != "dense" else None
+        rows = self.candidates(query if mode != "keyword" else None, keyword_all, full_mask, filters)
+        mask = full_mask[rows]
         if not mask.any():
             return []
-        dense = self.dense_scores(question) if mode != "keyword" else None
-        keyword = self.keyword_scores(question) if mode != "dense" else None
+        dense = self._dense_for(query, rows) if mode != "keyword" and query is not None else None
+        keyword = keyword_all[rows] if keyword_all is not None else None
         rankings: dict[str, list[int]] = {}
         if dense is not None:
             rankings["dense"] = _ranked(dense, mask)
         if keyword is not None:
-            rankings["keyword"] = [i for i in _ranked(keyword, mask) if keyword[i] > 0]
+            rankings["keyword"] = _ranked(keyword, mask & (keyword > 0))
         if mode == "hybrid":
-            fused = _ranked_scores(self.hybrid_scores(question, dense, keyword, mask), mask)
+            fused = _ranked_scores(self.hybrid_scores(question, dense, keyword, mask, _local_adjacent(self._adjacent, rows)),
+                                   mask)
         elif mode == "hybrid-rrf":
             fused = _rrf(rankings)
         else:
             fused = _single(rankings[mode], dense if mode == "dense" else keyword)
+        top = fused[:k]
+        chunks = self.store.chunks.many(int(rows[i]) for i, _ in top)
+        positions = {name: _positions(ranking, len(rows)) for name, ranking in rankings.items()}
         passages = []
-        for i, score in fused[:k]:
+        for chunk, (i, score) in zip(chunks, top):
             passages.append(Passage(
-                chunk=self.chunks[i], score=float(score),
+                chunk=chunk, score=float(score),
                 dense_score=None if dense is None else float(dense[i]),
                 keyword_score=None if keyword is None else float(keyword[i]),
-                ranks={name: ranking.index(i) + 1 for name, ranking in rankings.items() if i in ranking},
+                ranks={name: int(pos[i]) for name, pos in positions.items() if pos[i]},
             ))
         return passages
 
+
+@functools.cache
+def _single_threaded_numpy_blas() -> None:
+    """One query is matrix-vector products: extra BLAS / OpenMP threads only spin-wait against each other.
+
+    On this shared 2-core machine one thread took a 10k-paragraph hybrid query from 104 ms to
+    13 ms and a 100k one from 64 to ~20 ms (load average 6-8). numpy's BLAS and FAISS's OpenMP
+    are limited (FAISS also trains IVF indexes single-threaded afterwards in this process);
+    torch, which embeds, keeps its threads.
+    """
+    faiss.omp_set_num_threads(1)
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        controller = ThreadpoolController()
+        numpy_blas = [lib for lib in controller.lib_controllers if "numpy" in lib.filepath]
+        for lib in numpy_blas:
+            lib.set_num_threads(1)
+    except Exception as exc:  # only speed is at stake
+        log.debug("numpy BLAS threads not limited: %s", exc)
+
+
+def _positions(ranking: list[int], n: int) -> np.ndarray:
+    """1-based rank of each position in `ranking` (0 where it is not ranked)."""
+    out = np.zeros(n, dtype=np.int64)
+    out[np.asarray(ranking, dtype=np.int64)] = np.arange(1, len(ranking) + 1)
+    return out
+
+
+def _local_adjacent(adjacent: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`adjacent` restricted to `rows` (ascending) and renumbered into positions of `rows` (-1: not scored)."""
+    if len(rows) == len(adjacent):
+        return adjacent
+    sub = adjacent[rows]
+    pos = np.searchsorted(rows, sub)
+    inside = (sub >= 0) & (pos < len(rows)) & (rows[np.minimum(pos, len(rows) - 1)] == sub)
+    return np.where(inside, pos, -1)
 
 
 def best_per_row(scores: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
@@ -192,16 +277,6 @@ def best_per_row(scores: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarra
     best = np.full(n_rows, -np.inf, dtype=np.float32)
     np.maximum.at(best, rows, scores.astype(np.float32))
     return best
-
-
-def adjacent_rows(chunks: list[Chunk]) -> np.ndarray:
-    """[n, 2]: the row of the paragraph before and after each chunk in its file, -1 at either end."""
-    out = np.full((len(chunks), 2), -1, dtype=np.int64)
-    order = sorted(range(len(chunks)), key=lambda i: (chunks[i].source, chunks[i].start_line))
-    for a, b in zip(order, order[1:]):
-        if chunks[a].source == chunks[b].source:
-            out[a, 1], out[b, 0] = b, a
-    return out
 
 
 def neighbour_best(scores: np.ndarray, adjacent: np.ndarray) -> np.ndarray:
@@ -229,12 +304,13 @@ def _minmax(scores: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
 
 
 def _ranked_scores(scores: np.ndarray, mask: np.ndarray) -> list[tuple[int, float]]:
-    return [(i, float(scores[i])) for i in _ranked(scores, mask)]
+    order = _ranked(scores, mask)
+    return list(zip(order, scores[order].tolist()))
 
 
 def _ranked(scores: np.ndarray, mask: np.ndarray) -> list[int]:
     order = np.argsort(-scores, kind="stable")
-    return [int(i) for i in order if mask[i]]
+    return order[mask[order]].tolist()
 
 
 def _single(ranking: list[int], scores: np.ndarray | None) -> list[tuple[int, float]]:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     llm_helper: bool = Field(True, description="a second llama.cpp context for side tasks")
     torch_threads: int | None = Field(None, gt=0, description="torch threads for sentence-transformers")
     embedder: Literal["auto", "st"] = Field("auto", description="query embedder for one-shot commands")
+    vector_backend: Literal["faiss", "milvus"] = Field("faiss", description="where the vectors live")
+    milvus_uri: str | None = Field(None, description="a Milvus server URI; default a Milvus Lite file beside the index")
     api_key: str | None = Field(None, description="`rag serve`: the Bearer key every endpoint but /health needs")
     render: bool = Field(True, description="`rag index` first renders new non-English lines in English with the LLM")
     app_fake: bool = Field(False, description="the page runs on fake models (tests)")
@@ -83,3 +85,16 @@ def set_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def vector_backend() -> str:
+    """"faiss" (local files, the default) or "milvus" (RAG_VECTOR_BACKEND)."""
+    return current().vector_backend
+
+
+def milvus_uri(store: Path) -> str:
+    """RAG_MILVUS_URI (a server such as http://host:19530), else a Milvus Lite file beside the index folder.
+
+    Beside, not inside: the index folder is replaced by a fresh one on every build.
+    """
+    return current().milvus_uri or str(store.with_name(f"{store.name}.milvus.db"))

@@ -3,20 +3,24 @@
 Layout:
     manifest.json   format version, embedding model + fingerprint, dimension, chunking and keyword
                     parameters, per-file sha256, boilerplate report
-    chunks.jsonl    one Chunk per line, row i <-> FAISS id i <-> BM25 document i
-    dense.faiss     inner-product index over the search vectors (see `language_centred`)
-    vectors.npy     the raw E5 vectors of the chunk texts (numpy format, no pickle)
+    chunks.sqlite   one Chunk per row, row i <-> FAISS id i <-> BM25 document i (rag.chunk_table)
+    columns.npy     per row: language, source, date, adjacent rows (filters without Chunk objects)
+    dense.faiss     inner-product index over the search vectors, chosen by size (rag.dense_index)
+    centring.npy    the per-language shifts of `language_centred`, for chunks and for sentences
+    vectors.npy     the raw E5 vectors of the chunk texts (numpy format, no pickle; memory-mapped)
     sentences.npy   the raw E5 vectors of each chunk's sentences (see `rag.chunks.sentences`)
-    sentence_rows.npy  for each sentence vector, the chunk row it belongs to (int32)
-    keyword/        bm25s arrays (.npy without pickle) and vocabulary (JSON)
+    sentence_rows.npy  for each sentence vector, the chunk row it belongs to (int32, ascending)
+    keys.npy, sentence_keys.npy  the text hash of each vector row, to reuse vectors on rebuilds
+    keyword/        bm25s arrays (.npy without pickle, memory-mapped) and vocabulary (JSON)
 
 Chunk and sentence vectors are keyed by the hash of the embedded text, so rebuilds re-embed only
 new text. The dense side embeds the bare paragraph text; the keyword index also gets the section
 heading (on the 71 questions the heading cost dense recall: hit@5 for English 0.95 -> 0.90).
 
 Builds write a sibling temporary folder and swap it in with renames, so an interrupted build
-leaves the previous index usable. Rebuilds reuse vectors of chunks whose text did not change.
-A build holds the index's inter-process lock (rag.locks) from start to swap, so two builders
+leaves the previous index usable. Rebuilds reuse vectors of chunks whose text did not change;
+freshly embedded vectors are checkpointed as they come (rag.embed_resume), so an interrupted
+build resumes where it stopped. A build holds the index's inter-process lock (rag.locks) from start to swap, so two builders
 queue; a reader that finds the folder mid-swap, half-swapped by a crash or damaged waits for the
 lock and looks again, and only then repairs, never in the middle of someone's build. The
 manifest records a checksum of every file, checked on load (rag.integrity).
@@ -26,11 +30,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -40,8 +44,9 @@ from typing import Any
 import faiss
 import numpy as np
 
-from rag import integrity
+from rag import dense_index, embed_resume, integrity
 from rag.boilerplate import is_copy_reason, mark_boilerplate
+from rag.chunk_table import ChunkTable, write_chunk_table
 from rag.chunks import MIN_SENTENCE_CHARS, ChunkingParams, chunk_corpus, sentences
 from rag.corpus import limit_notes, load_corpus
 from rag.injection import flag_documents
@@ -51,13 +56,14 @@ from rag.types import Chunk, Embedder
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 3: sentence vectors; chunk vectors embed the text without its heading
+FORMAT_VERSION = 4  # 4: chunks in SQLite, memory-mapped vectors, index chosen by size; 3: sentence vectors
 MANIFEST = "manifest.json"
-CHUNKS = "chunks.jsonl"
 DENSE = "dense.faiss"
 RAW = "vectors.npy"
 SENTENCES = "sentences.npy"
 SENTENCE_ROWS = "sentence_rows.npy"
+KEYS = "keys.npy"
+SENTENCE_KEYS = "sentence_keys.npy"
 # Share of each language's mean vector removed from its documents. mE5 vectors carry a strong
 # "which language" direction, so a Polish question preferred any Polish paragraph over the right
 # Romanian one; removing half of it lifted Polish-question hit@5 from 0.78 to 0.94 on the dev
@@ -105,22 +111,35 @@ class BuildReport:
 
 @dataclass
 class Store:
-    """A loaded index: chunks with their dense and keyword indexes, aligned row by row."""
+    """A loaded index: chunks with their dense and keyword indexes, aligned row by row.
+
+    Nothing large is read at load: chunks come from SQLite by row, vectors and BM25 postings are
+    memory-mapped; only the FAISS index itself is held in memory.
+    """
 
     path: Path
     manifest: dict[str, Any]
-    chunks: list[Chunk]
+    chunks: ChunkTable
     dense: faiss.Index
     keyword: KeywordIndex
-    sentence_vectors: np.ndarray  # language-centred search vectors, one per sentence
-    sentence_rows: np.ndarray  # chunk row of each sentence vector
+    dense_vectors: dense_index.DenseVectors  # exact centred scores of chosen rows
+
+    @property
+    def sentence_rows(self) -> np.ndarray:
+        """Chunk row of each sentence vector."""
+        return self.dense_vectors.sentence_rows
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        """Language-centred search vectors, one per sentence (computed whole: small indexes only)."""
+        return self.dense_vectors.centred_sentences()
 
     def vectors(self) -> np.ndarray:
-        """The raw embedding of each chunk (row-aligned with `chunks`)."""
-        return np.load(self.path / RAW, allow_pickle=False)
+        """The raw embedding of each chunk (row-aligned with `chunks`; memory-mapped)."""
+        return np.load(self.path / RAW, mmap_mode="r", allow_pickle=False)
 
     def raw_sentence_vectors(self) -> np.ndarray:
-        return np.load(self.path / SENTENCES, allow_pickle=False)
+        return np.load(self.path / SENTENCES, mmap_mode="r", allow_pickle=False)
 
     def is_flagged(self, source: str, line: int) -> bool:
         """Whether line `line` of `source` addresses an assistant (rag.injection): data, never sole support."""
@@ -161,22 +180,22 @@ class Store:
                 f"index {path} was built with embedding {manifest['embedding']['model_id']} "
                 f"({manifest['embedding']['fingerprint'][:16]}…), not the one loaded now; run `rag index` to rebuild")
         try:
-            chunks = [Chunk(**json.loads(line)) for line in (path / CHUNKS).read_text("utf-8").splitlines() if line]
+            chunks = ChunkTable(path)
             dense = faiss.read_index(str(path / DENSE))
             keyword = KeywordIndex.load(path / KEYWORD, manifest["keyword"]["strategy"], len(chunks))
-            raw_rows = np.load(path / RAW, mmap_mode="r", allow_pickle=False).shape[0]
-            sentences = np.load(path / SENTENCES, allow_pickle=False)
-            rows = np.load(path / SENTENCE_ROWS, allow_pickle=False).astype(np.int64)
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raw = np.load(path / RAW, mmap_mode="r", allow_pickle=False)
+            sentences = np.load(path / SENTENCES, mmap_mode="r", allow_pickle=False)
+            rows = np.load(path / SENTENCE_ROWS, mmap_mode="r", allow_pickle=False)
+            shifts = dense_index.load_shifts(path, len(chunks.langs), dense.d)
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError, sqlite3.Error) as exc:
             raise StoreError(f"index {path} is corrupt ({exc}); run `rag index` to rebuild it") from exc
-        if not (len(chunks) == dense.ntotal == raw_rows == manifest["chunks"]) or dense.d != manifest["embedding"]["dim"]:
+        if not (len(chunks) == dense.ntotal == raw.shape[0] == manifest["chunks"]) or dense.d != manifest["embedding"]["dim"]:
             raise StoreError(f"index {path} is inconsistent (chunks {len(chunks)}, vectors {dense.ntotal}, "
                              f"manifest {manifest['chunks']}); run `rag index` to rebuild it")
         if not _sentences_consistent(sentences, rows, len(chunks), dense.d):
             raise StoreError(f"index {path} has inconsistent sentence vectors; run `rag index` to rebuild it")
-        centred = language_centred(sentences, [chunks[r].lang for r in rows], manifest["dense"]["language_centring"])
-        return cls(path=path, manifest=manifest, chunks=chunks, dense=dense, keyword=keyword,
-                   sentence_vectors=centred, sentence_rows=rows)
+        vectors = dense_index.DenseVectors(raw, sentences, rows, chunks.columns["lang"], shifts)
+        return cls(path=path, manifest=manifest, chunks=chunks, dense=dense, keyword=keyword, dense_vectors=vectors)
 
 
 def _check_files(path: Path, manifest: dict[str, Any]) -> None:
@@ -195,7 +214,7 @@ def _check_files(path: Path, manifest: dict[str, Any]) -> None:
 
 def _sentences_consistent(vectors: np.ndarray, rows: np.ndarray, n_chunks: int, dim: int) -> bool:
     return (vectors.ndim == 2 and vectors.shape[1] == dim and rows.shape == (vectors.shape[0],)
-            and bool(np.all((rows >= 0) & (rows < n_chunks))))
+            and bool(np.all((rows >= 0) & (rows < n_chunks))) and bool(np.all(np.diff(rows) >= 0)))
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -232,10 +251,6 @@ def is_stale(path: Path, corpus_dir: Path) -> bool:
     return manifest.get("files_raw") != file_hashes(corpus_dir)
 
 
-def _text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def sentence_units(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
     """Every chunk's sentences, and for each the chunk row it came from."""
     texts: list[str] = []
@@ -247,19 +262,21 @@ def sentence_units(chunks: list[Chunk]) -> tuple[list[str], np.ndarray]:
     return texts, np.asarray(rows, dtype=np.int32)
 
 
-def _previous_vectors(path: Path, fingerprint: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def _previous_vectors(path: Path, fingerprint: str) -> tuple[list[embed_resume.KnownVectors], dict[str, str]]:
     """Vectors of the existing index keyed by embedded-text hash (reused if the model is the same)."""
-    try:
-        old = Store.load(path, fingerprint)
-    except StoreError:
-        return {}, {}
-    try:
-        vecs, sentence_vecs = old.vectors(), old.raw_sentence_vectors()
-    except (OSError, ValueError):
-        return {}, {}
-    cache = {_text_key(c.text): vecs[i] for i, c in enumerate(old.chunks)}
-    cache.update(zip((_text_key(t) for t in sentence_units(old.chunks)[0]), sentence_vecs))
-    return cache, old.manifest.get("files", {})
+    try:  # only the manifest, keys and memory-mapped vectors: the old index is not loaded
+        _recover_interrupted_swap(path)
+        manifest = read_manifest(path)
+        if manifest["embedding"]["fingerprint"] != fingerprint:
+            return [], {}
+        known = [embed_resume.KnownVectors(np.load(path / keys, allow_pickle=False),
+                                           np.load(path / vectors, mmap_mode="r", allow_pickle=False))
+                 for keys, vectors in ((KEYS, RAW), (SENTENCE_KEYS, SENTENCES))]
+    except (StoreError, OSError, ValueError, KeyError):
+        return [], {}
+    if any(len(k.keys) != len(k.vectors) or k.vectors.ndim != 2 for k in known):
+        return [], {}
+    return known, manifest.get("files", {})
 
 
 def _one_build_at_a_time(build):
@@ -299,20 +316,24 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
     chunks = chunk_corpus(docs, params)
     if not chunks:
         raise StoreError(f"no indexable text in {corpus_dir} (everything was empty or boilerplate)")
-    cache, old_files = _previous_vectors(path, embedder.fingerprint())
+    known, old_files = _previous_vectors(path, embedder.fingerprint())
     new_files = {d.source: d.sha256 for d in docs}
     report.changed = sorted(s for s, h in new_files.items() if old_files.get(s) != h)
     report.removed = sorted(set(old_files) - set(new_files))
     sentence_texts, sentence_rows = sentence_units(chunks)
-    texts = [c.text for c in chunks]
-    all_vectors = _embed_missing(texts + sentence_texts, cache, embedder, progress, report)
+    texts = [c.text for c in chunks] + sentence_texts
+    keys = embed_resume.text_keys(texts)
+    folder = embed_resume.checkpoint_dir(path, embedder.fingerprint())
+    all_vectors, report.embedded, report.reused = embed_resume.embed_all(
+        texts, keys, known, embedder, folder, folder / f"assembled-{os.getpid()}.npy", progress)
     vectors, sentence_vectors = all_vectors[:len(chunks)], all_vectors[len(chunks):]
     manifest = {
         "format_version": FORMAT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "corpus_dir": str(corpus_dir.resolve()),
-        "embedding": {"model_id": embedder.model_id, "fingerprint": embedder.fingerprint(), "dim": int(vectors.shape[1])},
-        "dense": {"index": "faiss.IndexFlatIP", "language_centring": LANGUAGE_CENTRING,
+        "embedding": {"model_id": embedder.model_id, "fingerprint": embedder.fingerprint(),
+                      "dim": int(vectors.shape[1])},
+        "dense": {"index": dense_index.index_kind(len(chunks)), "language_centring": LANGUAGE_CENTRING,
                   "text": "chunk text without heading", "sentences": len(sentence_texts),
                   "min_sentence_chars": MIN_SENTENCE_CHARS},
         "chunking": params.to_dict(),
@@ -320,49 +341,38 @@ def build_store(corpus_dir: Path, path: Path, embedder: Embedder, params: Chunki
         "chunks": len(chunks),
         "files": new_files,
         "files_raw": file_hashes(corpus_dir),
-        "documents": {d.source: {"date": d.date, "lang": d.lang, "title": d.title, "lines": len(d.lines)} for d in docs},
+        "documents": {d.source: {"date": d.date, "lang": d.lang, "title": d.title, "lines": len(d.lines)}
+                      for d in docs},
         "boilerplate": {src: {str(k): v for k, v in lines.items()} for src, lines in report.boilerplate.items()},
         **findings,
     }
     keyword_texts, rendered = _keyword_texts(chunks, corpus_dir)
     manifest["keyword"]["renderings"] = rendered
     keyword = KeywordIndex.build(keyword_texts, keyword_strategy)
-    _write_atomically(path, manifest, chunks, (vectors, sentence_vectors, sentence_rows), keyword)
+    _write_atomically(path, manifest, chunks, (vectors, sentence_vectors, sentence_rows, keys), keyword)
+    del all_vectors, vectors, sentence_vectors
+    embed_resume.discard_checkpoints(path)
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - started
     return report
 
 
+def keyword_text(chunk: Chunk, renderings: Any) -> str:
+    """A chunk's keyword text plus the checked English renderings of its lines (rag.render): an
+    English question's words then meet English words. Every keyword backend indexes this."""
+    extra = [r for r in (renderings.text(t) for t in chunk.lines) if r] if renderings is not None else []
+    return "\n".join([chunk.embed_text(), *extra])
+
+
 def _keyword_texts(chunks: list[Chunk], corpus_dir: Path) -> tuple[list[str], int]:
-    """Each chunk's keyword text plus the checked English renderings of its lines (rag.render):
-    an English question's words then meet English words. Returns the texts and how many lines
-    had a rendering."""
+    """Every chunk's `keyword_text`, and how many lines had a rendering."""
     from rag.render import RenderingStore
 
     renderings = RenderingStore.for_corpus(corpus_dir)
-    texts, rendered = [], 0
-    for chunk in chunks:
-        extra = [r for r in (renderings.text(t) for t in chunk.lines) if r]
-        rendered += len(extra)
-        texts.append("\n".join([chunk.embed_text(), *extra]))
+    texts = [keyword_text(chunk, renderings) for chunk in chunks]
+    rendered = sum(bool(renderings.text(t)) for chunk in chunks for t in chunk.lines)
     return texts, rendered
 
-
-def _embed_missing(texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, progress: bool,
-                   report: BuildReport) -> np.ndarray:
-    """One vector per text, embedding each distinct new text once (a one-sentence chunk is its sentence)."""
-    keys = [_text_key(t) for t in texts]
-    todo: dict[str, str] = {}  # key -> text, first occurrence order
-    for key, text in zip(keys, texts):
-        if key not in cache:
-            todo.setdefault(key, text)
-    if todo:
-        batch = list(todo.values())
-        takes_progress = "show_progress" in inspect.signature(embedder.embed_documents).parameters
-        fresh = embedder.embed_documents(batch, show_progress=progress) if takes_progress else embedder.embed_documents(batch)
-        cache.update(zip(todo, np.asarray(fresh, dtype=np.float32)))
-    report.embedded, report.reused = len(todo), len(set(keys)) - len(todo)
-    return np.stack([cache[k] for k in keys]).astype(np.float32)
 
 
 def language_centred(vectors: np.ndarray, langs: list[str], strength: float) -> np.ndarray:
@@ -384,24 +394,22 @@ def language_centred(vectors: np.ndarray, langs: list[str], strength: float) -> 
 
 
 def _write_atomically(path: Path, manifest: dict[str, Any], chunks: list[Chunk],
-                      dense: tuple[np.ndarray, np.ndarray, np.ndarray], keyword: KeywordIndex) -> None:
+                      dense: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], keyword: KeywordIndex) -> None:
     """Write everything into a temp sibling folder, then swap it in; the old index survives a crash.
 
-    `dense` is (chunk vectors, sentence vectors, sentence rows).
+    `dense` is (chunk vectors, sentence vectors, sentence rows, text keys of chunks then sentences).
     """
-    vectors, sentence_vectors, sentence_rows = dense
+    vectors, sentence_vectors, sentence_rows, keys = dense
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
     try:
-        with open(tmp / CHUNKS, "w", encoding="utf-8") as fh:
-            for chunk in chunks:
-                fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        write_chunk_table(tmp, chunks)
         np.save(tmp / RAW, vectors, allow_pickle=False)
         np.save(tmp / SENTENCES, sentence_vectors.reshape(-1, vectors.shape[1]), allow_pickle=False)
         np.save(tmp / SENTENCE_ROWS, sentence_rows, allow_pickle=False)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(language_centred(vectors, [c.lang for c in chunks], manifest["dense"]["language_centring"]))
-        faiss.write_index(index, str(tmp / DENSE))
+        np.save(tmp / KEYS, keys[:len(chunks)], allow_pickle=False)
+        np.save(tmp / SENTENCE_KEYS, keys[len(chunks):], allow_pickle=False)
+        _write_dense(tmp, manifest["dense"]["language_centring"])
         (tmp / KEYWORD).mkdir()
         keyword.save(tmp / KEYWORD)
         manifest["checksums"] = integrity.index_checksums(tmp, MANIFEST)
@@ -411,6 +419,20 @@ def _write_atomically(path: Path, manifest: dict[str, Any], chunks: list[Chunk],
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_dense(folder: Path, strength: float) -> None:
+    """centring.npy and dense.faiss, from the chunk table and vector files already written to `folder`."""
+    table = ChunkTable(folder)
+    lang_ids, n_langs = np.asarray(table.columns["lang"], dtype=np.int64), len(table.langs)
+    table.close()
+    vectors = np.load(folder / RAW, mmap_mode="r", allow_pickle=False)
+    sentence_vectors = np.load(folder / SENTENCES, mmap_mode="r", allow_pickle=False)
+    sentence_langs = lang_ids[np.load(folder / SENTENCE_ROWS, allow_pickle=False).astype(np.int64)]
+    shifts = np.stack([dense_index.language_shifts(vectors, lang_ids, n_langs, strength),
+                       dense_index.language_shifts(sentence_vectors, sentence_langs, n_langs, strength)])
+    np.save(folder / dense_index.CENTRING, shifts, allow_pickle=False)
+    faiss.write_index(dense_index.build_index(vectors, lang_ids, shifts[0]), str(folder / DENSE))
 
 
 def _backup_of(path: Path) -> Path:

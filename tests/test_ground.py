@@ -342,11 +342,10 @@ class _CountingEmbedder(FakeEmbedder):
 
 
 def test_remembered_vectors_are_not_embedded_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    from collections import OrderedDict
+    from rag import ground, vector_cache
+    from rag.cache import BoundedCache
 
-    from rag import ground
-
-    monkeypatch.setattr(ground, "_EMBED_CACHE", OrderedDict())
+    monkeypatch.setattr(vector_cache, "VECTORS", BoundedCache(vector_cache.MAX_VECTORS))
     embedder = _CountingEmbedder()
     known = ["Biden offered two paths.", "Putin warned of a rupture."]
     added = ground.remember_document_vectors(embedder, known, FakeEmbedder().embed_documents(known))
@@ -357,12 +356,11 @@ def test_remembered_vectors_are_not_embedded_again(monkeypatch: pytest.MonkeyPat
 
 
 def test_answerer_reuses_the_index_vectors_for_grounding(fake_retriever, monkeypatch: pytest.MonkeyPatch) -> None:
-    from collections import OrderedDict
-
-    from rag import ground
+    from rag import vector_cache
     from rag.answer import Answerer
+    from rag.cache import BoundedCache
 
-    monkeypatch.setattr(ground, "_EMBED_CACHE", OrderedDict())
+    monkeypatch.setattr(vector_cache, "VECTORS", BoundedCache(vector_cache.MAX_VECTORS))
     embedder = _CountingEmbedder()
     monkeypatch.setattr(fake_retriever, "embedder", embedder)
     answerer = Answerer(fake_retriever, None)

@@ -327,7 +327,7 @@ def test_threads_get_the_same_extractive_answers(fake_retriever) -> None:
 def test_sigkill_during_write_leaves_nothing_behind(corpus_copy: Path, tmp_path: Path) -> None:
     path = tmp_path / "idx"
     build_store(corpus_copy, path, FakeEmbedder(), progress=False)
-    before = (path / "chunks.jsonl").read_text()
+    before = (path / "chunks.sqlite").read_bytes()
     (corpus_copy / "extra.txt").write_text("Un articol nou despre NATO si Rusia, scris pentru test.\n", "utf-8")
     stuck = _python("""
 import sys, time
@@ -343,7 +343,7 @@ store.build_store(Path(sys.argv[1]), Path(sys.argv[2]), FakeEmbedder(), progress
     assert list(tmp_path.glob(".idx.building-*")), "the build never reached its write phase"
     os.kill(stuck.pid, signal.SIGKILL)
     stuck.communicate(timeout=30)
-    assert (path / "chunks.jsonl").read_text() == before  # the old index is intact
+    assert (path / "chunks.sqlite").read_bytes() == before  # the old index is intact
     report = build_store(corpus_copy, path, FakeEmbedder(), progress=False)
     assert report.cleaned and not list(tmp_path.glob(".idx.building-*"))
 
@@ -362,13 +362,14 @@ def test_sigkill_during_embedding_keeps_the_old_index(corpus_copy: Path, tmp_pat
     """Held before the probe."""
     path = tmp_path / "idx"
     build_store(corpus_copy, path, FakeEmbedder(), progress=False)
-    before = (path / "chunks.jsonl").read_text()
+    before = (path / "chunks.sqlite").read_bytes()
+    n_before = len(Store.load(path).chunks)
     (corpus_copy / "extra.txt").write_text("Un articol nou despre NATO si Rusia, scris pentru test.\n", "utf-8")
     slow = _python(_SLOW_BUILD, str(corpus_copy), str(path), "60")
     time.sleep(3)
     os.kill(slow.pid, signal.SIGKILL)
     slow.communicate(timeout=30)
-    assert (path / "chunks.jsonl").read_text() == before and len(Store.load(path).chunks) == before.count("\n")
+    assert (path / "chunks.sqlite").read_bytes() == before and len(Store.load(path).chunks) == n_before
 
 
 # --------------------------------------------------------------------------- silent data loss
@@ -568,12 +569,19 @@ def test_planted_instruction_is_flagged_at_index_time(fake_env: Path, corpus_cop
 def test_edited_chunks_are_detected(corpus_copy: Path, tmp_path: Path) -> None:
     path = tmp_path / "idx"
     build_store(corpus_copy, path, FakeEmbedder(), progress=False)
-    chunks = (path / "chunks.jsonl").read_text("utf-8")
-    edited = chunks.replace("dwie ścieżki działań", "trzy ścieżki działań")
-    assert edited != chunks
-    (path / "chunks.jsonl").write_text(edited, "utf-8")
-    with pytest.raises(StoreError, match=r"chunks\.jsonl.*rag index"):
+    _edit_chunk_text(path, "dwie ścieżki działań", "trzy ścieżki działań")
+    with pytest.raises(StoreError, match=r"chunks\.sqlite.*rag index"):
         Store.load(path)
+
+
+def _edit_chunk_text(path: Path, old: str, new: str) -> None:
+    """Change a chunk's text inside the index's SQLite table, as an editor of the file would."""
+    import sqlite3
+
+    with sqlite3.connect(path / "chunks.sqlite") as db:
+        changed = db.execute("UPDATE chunks SET text = replace(text, ?, ?) WHERE text LIKE ?",
+                             (old, new, f"%{old}%")).rowcount
+    assert changed
 
 
 def test_same_size_garbage_in_the_vectors_is_detected(corpus_copy: Path, tmp_path: Path) -> None:
@@ -592,10 +600,10 @@ def test_damaged_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Pa
 
     path = tmp_path / "idx"
     build_store(corpus_copy, path, FakeEmbedder(), progress=False)
-    (path / "chunks.jsonl").write_text((path / "chunks.jsonl").read_text("utf-8").replace("Biden", "Bidan"), "utf-8")
+    _edit_chunk_text(path, "Biden", "Bidan")
     retriever = Retriever.load(path, corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
     err = capsys.readouterr().err
-    assert "rebuilding" in err and "damaged" in err and "chunks.jsonl" in err
+    assert "rebuilding" in err and "damaged" in err and "chunks.sqlite" in err
     assert any("Biden" in c.text for c in retriever.chunks)
 
 
@@ -701,17 +709,11 @@ def test_one_megabyte_line_becomes_a_bounded_chunk_and_hit(fake_env: Path, corpu
     assert max(len(c.text) for c in chunks) <= max(MAX_LINE_CHARS, 1500 + MAX_LINE_CHARS)
 
 
-def test_embedder_is_given_progress(corpus_copy: Path, tmp_path: Path) -> None:
-    """Held before the probe: a build with progress on passes it to the embedder (its progress bar)."""
-    seen = []
-
-    class Watching(FakeEmbedder):
-        def embed_documents(self, texts, show_progress=False):
-            seen.append(show_progress)
-            return super().embed_documents(texts)
-
-    build_store(corpus_copy, tmp_path / "idx", Watching(), progress=True)
-    assert seen == [True]
+def test_a_build_shows_a_progress_bar(corpus_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A build with progress on draws a bar with rate and ETA (rag.embed_resume), not one per call."""
+    build_store(corpus_copy, tmp_path / "idx", FakeEmbedder(), progress=True)
+    err = capsys.readouterr().err
+    assert "Embedding" in err and "text/s" in err
 
 
 def test_raw_vectors_load_without_pickle(corpus_copy: Path, tmp_path: Path) -> None:

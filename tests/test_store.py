@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,8 @@ def test_corrupt_index_is_a_clear_error(corpus_copy: Path, tmp_path: Path, damag
     elif damage == "faiss":
         (path / "dense.faiss").write_bytes(b"garbage")
     elif damage == "chunks":
-        lines = (path / "chunks.jsonl").read_text().splitlines()
-        (path / "chunks.jsonl").write_text("\n".join(lines[:-3]))
+        with sqlite3.connect(path / "chunks.sqlite") as db:
+            db.execute("DELETE FROM chunks WHERE row >= 3")
     else:
         shutil.rmtree(path)
     with pytest.raises(StoreError, match="rag index"):
@@ -138,7 +139,8 @@ def test_corrupt_index_is_a_clear_error(corpus_copy: Path, tmp_path: Path, damag
 def test_interrupted_build_keeps_old_index(corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "idx"
     build_store(corpus_copy, path, FakeEmbedder(), progress=False)
-    before = (path / "chunks.jsonl").read_text()
+    before = (path / "chunks.sqlite").read_bytes()
+    n_before = len(Store.load(path).chunks)
     (corpus_copy / "extra.txt").write_text("Un articol nou despre NATO.\n", "utf-8")
 
     def crash(*args, **kwargs):
@@ -147,10 +149,9 @@ def test_interrupted_build_keeps_old_index(corpus_copy: Path, tmp_path: Path, mo
     monkeypatch.setattr(store_mod.KeywordIndex, "save", crash)
     with pytest.raises(KeyboardInterrupt):
         build_store(corpus_copy, path, FakeEmbedder(), progress=False)
-    assert (path / "chunks.jsonl").read_text() == before
-    assert len(Store.load(path).chunks) == before.count("\n")
-    # no half-built folder left (the lock file beside the index stays: see rag.locks)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".lock") == ["corpus", "idx"]
+    assert (path / "chunks.sqlite").read_bytes() == before
+    assert len(Store.load(path).chunks) == n_before
+    assert not [p.name for p in tmp_path.iterdir() if ".building-" in p.name]  # no half-built folder left
 
 
 def test_crash_between_renames_is_recovered(corpus_copy: Path, tmp_path: Path) -> None:

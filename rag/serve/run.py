@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     p.add_argument("--model", default="default",
                    help="chat model loaded at start: default | small | PATH to a .gguf (served as 'default')")
-    p.add_argument("--api-key", default=settings.current().api_key,
+    p.add_argument("--api-key", default=None,
                    help="require 'Authorization: Bearer KEY' on every endpoint but /health (default: $RAG_API_KEY)")
     p.add_argument("--queue-size", type=int, default=DEFAULT_QUEUE_SIZE,
                    help=f"model answers running or waiting at once; more get 429 with Retry-After "
@@ -43,6 +43,7 @@ def check_bind(host: str, api_key: str | None) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Check the address before anything loads (a refusal costs no model loading), then serve."""
+    args.api_key = args.api_key or settings.current().api_key
     check_bind(args.host, args.api_key)
     from app.engine import fake_mode
     from rag.serve.config import ServeConfig
