@@ -15,22 +15,9 @@ from rag.answer import Answerer, AnswerError, select_context, validate_question
 from rag.ground import Evidence, score_question
 from rag.retrieve import Retriever
 from rag.types import Answer, Chunk, Passage
+from rag.testing import StaticRetriever
 from tests.fakes import FakeEmbedder
 from tests.test_ground import FAKE_CONFIG, S000, S001, S002, S003, S004, passage_at
-
-
-class StaticRetriever:
-    """Returns the same passages for any question and remembers what it was asked."""
-
-    def __init__(self, passages: list[Passage], chunks: list[Chunk] | None = None) -> None:
-        self.passages = passages
-        self.chunks = chunks or [p.chunk for p in passages]
-        self.embedder = FakeEmbedder()
-        self.questions: list[str] = []
-
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", filters: Any = None) -> list[Passage]:
-        self.questions.append(question)
-        return self.passages[:k]
 
 
 class RecordingChatModel(GenericFakeChatModel):
