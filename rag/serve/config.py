@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.uploads import MAX_UPLOAD_BYTES
-from rag.serve.run import DEFAULT_QUEUE_SIZE
+
+DEFAULT_QUEUE_SIZE = 4  # one answer running, three waiting: at ~6 s an answer, a 20 s wait at most
 
 MODEL_IDS = ("default", "small", "extractive")  # what GET /v1/models lists, in this order
 EMBEDDING_MODEL_IDS = ("e5", "multilingual-e5-small", "intfloat/multilingual-e5-small")

@@ -5,13 +5,13 @@ Imports stay inside the functions: `rag --help` and the other commands build thi
 
 from __future__ import annotations
 
-from rag import settings
-
 import argparse
 import sys
 from typing import Any
 
-DEFAULT_QUEUE_SIZE = 4  # one answer running, three waiting: at ~6 s an answer, a 20 s wait at most
+from rag import settings
+from rag.serve.config import DEFAULT_QUEUE_SIZE
+
 
 
 class BindRefused(ValueError):
