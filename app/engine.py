@@ -223,6 +223,8 @@ class Engine:
         index's vectors into the grounding cache and the corpus vocabulary, once."""
         from rag.answer import Answerer
 
+        if llm is not None and not self.fake:
+            self._render_llm = llm  # new uploads get their lines rendered in English with it
         current = self._answerers.get(id(llm))
         if current is None or current.llm is not llm or current.retriever is not self.retriever:
             current = self._answerers[id(llm)] = Answerer(self.retriever, llm, self.grounding_config())
@@ -234,11 +236,24 @@ class Engine:
         """Re-index the corpus folder (only new/changed text is embedded) and swap the new index in."""
         embedder = ProgressEmbedder(self.embedder, progress)
         progress(0.0, "Reading the corpus…")
+        self._render_new_lines(progress)
         report = build_store(self.corpus_dir, self.store_dir, embedder, progress=False)
         store = Store.load(self.store_dir, self.embedder.fingerprint())
         self.retriever = Retriever(store, self.embedder)
         progress(1.0, f"Index updated: {report.summary()}")
         return report
+
+    def _render_new_lines(self, progress: Progress) -> None:
+        """Checked English renderings of lines not rendered yet (rag.render), with the chat model once
+        it is loaded; until then new lines are answered from their originals."""
+        llm = getattr(self, "_render_llm", None)
+        if llm is None or not settings.current().render:
+            return
+        from rag.render import render_corpus
+
+        progress(0.02, "Rendering new lines in English (checked; ~10 s a line on two cores)…")
+        report = render_corpus(self.corpus_dir, llm=llm, embedder=self.embedder, progress=False)
+        progress(0.05, f"Renderings: {report.summary()}")
 
     def add_documents(self, accepted: Sequence[UploadCheck], progress: Progress) -> BuildReport:
         """Write the accepted uploads into the corpus folder and index them; undo the files if that fails."""
