@@ -66,7 +66,7 @@ class GroundingConfig:
     # Reader languages the model writes in; for others it writes English (the verified lines still
     # come in the reader's language where a checked form exists). See the README, "Romanian readers".
     write_languages: tuple[str, ...] = ("en", "pl", "ro")
-    override_not_found: float = 0.75  # best question score above which the model's "not found" is overruled
+    override_not_found: float = 0.3  # the model's "not in these lines" refuses only below this best line score (dev: answerable >= 0.30)
     lead_chars: int = 480  # a long verified line is cut to its sentences closest to the question
     long_line_chars: int = 260  # longer lines are also embedded sentence by sentence
     short_words: int = 8  # sentences shorter than this are also embedded together with the question

@@ -11,15 +11,15 @@ import pytest
 
 from rag.evaluate import load_qa, make_answerer_factory, plan_configs, run_evaluation
 
-# hit@5 of the default (hybrid) retriever per question language, all splits.
-RETRIEVAL_FLOORS = {"en": 0.97, "pl": 1.00, "ro": 1.00, "all": 0.98}  # measured 0.974 / 1.000 / 1.000 / 0.986
-# Extractive answers over every question (instant, no LLM).
-EXTRACTIVE_FLOORS = {"key_facts": 0.65, "refusal_recall": 0.71, "citation_precision": 0.46}
-# Model answers over a small slice (the first dev questions of each language, 3 answerable + 1 not).
-# Measured on this slice: key facts 0.556, language 1.000, refusal recall 1.000, citation precision 0.537.
+# hit@5 of the default (hybrid) retriever per question language, test split (36 answerable questions).
+RETRIEVAL_FLOORS = {"en": 0.92, "pl": 0.91, "ro": 0.70, "all": 0.86}  # test split: measured 0.929 / 0.917 / 0.700 / 0.861
+# Extractive answers over every test question (instant, no LLM).
+EXTRACTIVE_FLOORS = {"key_facts": 0.55, "refusal_recall": 0.28, "citation_precision": 0.36}  # test: 0.567 / 0.286 / 0.369
+# Model answers over a small slice (the first test questions of each language, 3 answerable + 1 not).
+# Measured on this slice (fresh clone, 2026-12-02): language 0.833; the other three at or above these floors.
 # Each floor sits one question below it: thread counts adapt to load, and llama.cpp's sums (hence a
 # greedy answer) can differ between 1 and 2 threads.
-LLM_FLOORS = {"key_facts": 0.44, "lang_match": 0.91, "refusal_recall": 0.66, "citation_precision": 0.40}
+LLM_FLOORS = {"key_facts": 0.44, "lang_match": 0.75, "refusal_recall": 0.66, "citation_precision": 0.40}
 LLM_SLICE = {True: 3, False: 1}  # answerable / unanswerable questions per language
 
 
