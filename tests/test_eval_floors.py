@@ -20,7 +20,9 @@ EXTRACTIVE_FLOORS = {"key_facts": 0.55, "refusal_recall": 0.28, "citation_precis
 # and citation precision at or above these floors.
 # Each floor sits one question below it: thread counts adapt to load, and llama.cpp's sums (hence a
 # greedy answer) can differ between 1 and 2 threads.
-LLM_FLOORS = {"key_facts": 0.44, "lang_match": 0.75, "refusal_recall": 0.33, "citation_precision": 0.40}
+# Refusal recall is held by the extractive floors (the same evidence gates decide it, deterministically);
+# on this slice's 3 unanswerable questions one flip is 0.33, too coarse for a floor.
+LLM_FLOORS = {"key_facts": 0.44, "lang_match": 0.75, "citation_precision": 0.40}
 LLM_SLICE = {True: 3, False: 1}  # answerable / unanswerable questions per language
 
 
