@@ -2,7 +2,7 @@
 of what a killed build leaves behind.
 
 Equal sizes prove nothing (garbage bytes inside `dense.faiss` gave silently wrong rankings, an
-edited `chunks.jsonl` put invented sentences behind real citations), so every file gets a BLAKE2b
+edited chunk table (`chunks.jsonl` then, `chunks.sqlite` now) put invented sentences behind real citations), so every file gets a BLAKE2b
 digest (stdlib, ~1 GB/s). Files up to EAGER_BYTES are hashed before the index is used; bigger ones
 (large vector files) are hashed in a background thread, so a large index still opens quickly,
 and a mismatch is logged and kept for `problem()` to report.

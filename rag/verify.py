@@ -1,6 +1,6 @@
 """Re-checking a cited line against its source file before it is shown as a quote.
 
-The index is a copy; the file is the truth. A quote taken from `chunks.jsonl` could have been
+The index is a copy; the file is the truth. A quote taken from the chunk table could have been
 edited there, or the file changed after indexing (a one-shot `rag ask` does not rebuild), and
 an invented sentence would then be shown as coming from `file:line`. So presenters ask
 `line_matches_source` first. The file is read the way the indexer reads it (same decoding,
