@@ -129,17 +129,13 @@ def lacks_asked_detail(question: str, language: str, evidence: Evidence, lines: 
     """A "how many" question whose lines hold no number, or a "when" question whose lines hold no
     date, beyond what the question itself says: those lines cannot answer it, whatever is written."""
     from rag.ground import asked_kinds, extract_keys
+    from rag.select import has_detail
 
     kinds = asked_kinds(question)
     if not kinds:
         return False
     given = set(extract_keys(question, language))
-    for j in lines:  # the lines' own words only: the article's date is no answer to "how many"
-        line = evidence.lines[j]
-        found = extract_keys(line.text, line.lang, evidence=True) + extract_keys(line.rendering, "en", evidence=True)
-        if any(k.kind in kinds and k not in given for k in found):
-            return False
-    return True
+    return not any(has_detail(evidence, j, kinds, besides=given) for j in lines)
 
 
 def _corpus_of(retriever: Any) -> Path | None:

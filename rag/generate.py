@@ -113,43 +113,6 @@ def fixed_prompt_text() -> str:
     return "\n".join(f"{m.type}: {m.content}" for m in messages)
 
 
-TRANSLATE_MAX_TOKENS = 320
-
-TRANSLATE_SYSTEM = """\
-You translate English text into {language}. Keep names, numbers, dates and citation markers such as [1] exactly.
-Output only the translation."""
-
-# One fixed example per target language: the small model copies the pattern (markers kept, no preamble).
-TRANSLATE_EXAMPLES: dict[str, tuple[str, str]] = {
-    "ro": ("The minister announced a third vaccine dose for people over 60 from November [1].",
-           "Ministrul a anunțat o a treia doză de vaccin pentru persoanele de peste 60 de ani din noiembrie [1]."),
-    "pl": ("The minister announced a third vaccine dose for people over 60 from November [1].",
-           "Minister zapowiedział trzecią dawkę szczepionki dla osób powyżej 60. roku życia od listopada [1]."),
-}
-
-
-def can_translate_to(language: str) -> bool:
-    return language in TRANSLATE_EXAMPLES
-
-
-def stream_translation(chat_model: BaseChatModel | Runnable, text: str, language: str) -> Iterator[str]:
-    """Yield `text` (English, with [n] markers) translated into `language`, as it is generated.
-
-    The 1.5B model translates English well but, asked to answer in Romanian from Polish sources,
-    copies Polish phrases into the answer; writing the answer in English first and translating it
-    keeps the answer in one language. Runs on the side context, so the answer prompt stays cached.
-    """
-    example_en, example_tr = TRANSLATE_EXAMPLES[language]
-    prompt = ChatPromptTemplate.from_messages([
-        ("system", TRANSLATE_SYSTEM.replace("{language}", language_name(language))),
-        ("human", _escape_braces(example_en)),
-        ("ai", _escape_braces(example_tr)),
-        ("human", "{text}"),
-    ])
-    model = _side_model(chat_model, TRANSLATE_MAX_TOKENS)
-    yield from stream_answer(prompt | model | StrOutputParser(), {"text": text.strip()})
-
-
 def _condense_prompt() -> ChatPromptTemplate:
     shots: list[tuple[str, str]] = []
     for user, rewrite in CONDENSE_EXAMPLES:
@@ -182,7 +145,7 @@ def _clean_rewrite(text: str) -> str:
 
 
 def _side_model(chat_model: BaseChatModel | Runnable, max_tokens: int) -> Runnable:
-    """The model for a side task (rewriting, translating), capped at `max_tokens`; a separate
+    """The model for a side task (follow-up rewriting), capped at `max_tokens`; a separate
     llama.cpp context when the model offers one, so the answer prompt's cached prefix survives it."""
     helper = getattr(chat_model, "helper_model", None)
     model = helper() if callable(helper) else chat_model

@@ -61,7 +61,6 @@ class GroundingConfig:
     unknown_name_penalty: float = 0.3  # names the whole corpus never mentions (Macron, Zelensky), share of names
     min_line_chars: int = 30  # shorter lines (headings, captions) are never cited
     lead_candidates: int = 6  # the verified line shown first is chosen among this many best lines
-    lead_best_bonus: float = 0.0  # ...and the best-scoring line by this much
     max_context_lines: int = 6  # lines the model may write from (and cite)
     # Reader languages the model writes in; for others it writes English (the verified lines still
     # come in the reader's language where a checked form exists). See the README, "Romanian readers".
@@ -79,9 +78,6 @@ class GroundingConfig:
     context_chars: int = 1200  # source text sent to the model (~300 tokens; prompt reading is ~146 tokens/s)
     context_margin: float = 0.35  # lines this far below the best question score are not sent
     context_follow: int = 2  # lines after the best one in its section, sent right after it
-    # Answer languages whose off-language drafts are rewritten: English answer, then translated.
-    # Asked for Romanian over Polish lines, the 1.5B model copies the Polish (Answerer._via_english).
-    pivot_languages: tuple[str, ...] = ("ro",)
     # A long line is cut to its best sentences for the prompt: four short excerpts inform the model
     # more than two whole paragraphs for the same prompt-reading time.
     context_line_chars: int = 300
@@ -476,22 +472,19 @@ def _segments(text: str, long_chars: int) -> list[str]:
     return [text] + [p for p in parts if len(p) >= 20 and p != text]
 
 
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompts?|rules)\b|\bsystem prompt\b|"
-    r"\byou are now\b|\b(?:reply|respond|answer) only with\b|"
-    r"\b(?:zignoruj|pomiń|zapomnij)\b.{0,40}\b(?:instrukcj\w*|polece\w*|zasad\w*)|"
-    r"\b(?:ignoră|ignorați|uită)\b.{0,40}\b(?:instrucțiun\w*|regul\w*)",
-    re.IGNORECASE,
-)
-
-
 def looks_like_instruction(text: str) -> bool:
-    """A source line that addresses the assistant ("ignore previous instructions…").
+    """A source line that addresses the assistant, in any wording (rag.injection).
 
-    It stays quotable data, but a model answer is never grounded in it: if the model obeyed it,
-    the obedient text must not come out looking sourced.
+    It stays in the index as data, but is never selected, quoted or counted as support: if the
+    model obeyed it, the obedient text must not come out looking sourced.
     """
     return addresses_assistant(text)
+
+
+def stated_keys(line: Line) -> list[Key]:
+    """The details a line states in its own words or its rendering (the article's date is not one)."""
+    found = extract_keys(line.text, line.lang, evidence=True)
+    return found + extract_keys(line.rendering, "en", evidence=True) if line.rendering else found
 
 
 def _joint_keys(line: Line) -> LineKeys:

@@ -177,6 +177,7 @@ class RenderingStore:
     def __init__(self, path: Path | None = None, shipped: Iterable[Path] = ()):
         self.path = path or cache_dir() / "renderings" / f"{TARGET}.jsonl"
         self._items: dict[str, Rendering] = {}
+        self._usable: dict[str, str] = {}  # hash -> text that passed today's checks ("" if none)
         self._lock = threading.Lock()
         for file in [*shipped, self.path]:
             self._read(file)
@@ -208,12 +209,16 @@ class RenderingStore:
 
     def text(self, text: str) -> str:
         """The checked rendering of a line, or "" (none, none passed, or it fails today's checks)."""
-        item = self.get(text)
-        return item.text if item is not None and still_passes(item, text) else ""
+        key = line_hash(text)
+        if key not in self._usable:  # checked once per process: every answer asks for ~40 lines
+            item = self._items.get(key)
+            self._usable[key] = item.text if item is not None and still_passes(item, text) else ""
+        return self._usable[key]
 
     def add(self, item: Rendering) -> None:
         with self._lock:
             self._items[item.hash] = item
+            self._usable.pop(item.hash, None)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(item.to_json() + "\n")

@@ -10,9 +10,10 @@ other close lines, within a character budget that keeps prompt reading short on 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from rag.ground import Evidence, QuestionEvidence
+from rag.ground import Evidence, Key, QuestionEvidence, extract_keys, stated_keys
 
 
 @dataclass(frozen=True)
@@ -75,26 +76,19 @@ def without_scene(question: str) -> str:
 def other_date(evidence: Evidence, j: int, question: str) -> bool:
     """Line j dates itself to another day than every day the question names (the 7 December call,
     asked about the 30 December one)."""
-    from rag.ground import extract_keys
-
     asked = {k for k in extract_keys(question) if k.kind == "date"}
     if not asked:
         return False
-    line = evidence.lines[j]
-    said = {k for k in extract_keys(line.text, line.lang) + extract_keys(line.rendering, "en") if k.kind == "date"}
+    said = {k for k in stated_keys(evidence.lines[j]) if k.kind == "date"}
     return bool(said) and not (said & asked)
 
 
-def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...]) -> bool:
-    """Line j states a detail of these kinds in its own words (the article's date does not count)."""
-    from rag.ground import extract_keys
-
-    line = evidence.lines[j]
-    found = extract_keys(line.text, line.lang, evidence=True) + extract_keys(line.rendering, "en", evidence=True)
-    return any(k.kind in kinds for k in found)
+def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Collection[Key] = ()) -> bool:
+    """Line j states a detail of these kinds other than `besides` (the article's date does not count)."""
+    return any(k.kind in kinds and k not in besides for k in stated_keys(evidence.lines[j]))
 
 
-def lead_lines(evidence: Evidence, qe: QuestionEvidence, chosen: list[int], question: str = "",
+def lead_lines(evidence: Evidence, chosen: list[int], question: str = "",
                asked: tuple[str, ...] = ()) -> tuple[int, ...]:
     """The line shown at once, before the model writes: among the first chosen lines, the one
     closest to what the question asks (its dates set aside), preferring one holding the kind of
@@ -109,11 +103,7 @@ def lead_lines(evidence: Evidence, qe: QuestionEvidence, chosen: list[int], ques
         holding = [j for j in candidates if has_detail(evidence, j, asked)]
         candidates = holding or candidates
     cos = evidence.cosine([without_scene(question)])[0]
-
-    def score(j: int) -> float:
-        return float(cos[j]) + (c.lead_best_bonus if j == chosen[0] else 0.0)
-
-    return (max(candidates, key=score),)
+    return (max(candidates, key=lambda j: float(cos[j])),)
 
 
 def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "") -> Selection:
@@ -136,4 +126,4 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "") -
             break
     from rag.ground import asked_kinds
 
-    return Selection(tuple(chosen), lead_lines(evidence, qe, chosen, question, asked_kinds(question)))
+    return Selection(tuple(chosen), lead_lines(evidence, chosen, question, asked_kinds(question)))
