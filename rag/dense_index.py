@@ -132,7 +132,7 @@ class RowFile:
         return np.frombuffer(buffer, dtype=self.array.dtype).reshape(len(rows), -1)
 
     def __del__(self) -> None:
-        if self.fd is not None:
+        if getattr(self, "fd", None) is not None:  # not set when __init__ failed
             os.close(self.fd)
 
 
@@ -156,6 +156,15 @@ class DenseVectors:
             self._centred = (centre(chunk_vectors, self.lang_ids, self.chunk_shifts),
                              centre(sentence_vectors, self.lang_ids[np.asarray(sentence_rows, dtype=np.int64)],
                                     self.sentence_shifts))
+
+    @property
+    def raw_chunk_array(self) -> np.ndarray:
+        """The raw paragraph vectors as opened at load (memory-mapped for a stored index)."""
+        return self._chunks.array
+
+    @property
+    def raw_sentence_array(self) -> np.ndarray:
+        return self._sentences.array
 
     @property
     def in_memory(self) -> bool:

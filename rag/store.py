@@ -135,11 +135,16 @@ class Store:
         return self.dense_vectors.centred_sentences()
 
     def vectors(self) -> np.ndarray:
-        """The raw embedding of each chunk (row-aligned with `chunks`; memory-mapped)."""
-        return np.load(self.path / RAW, mmap_mode="r", allow_pickle=False)
+        """The raw embedding of each chunk (row-aligned with `chunks`; memory-mapped).
+
+        The mapping opened at load, not the file by name: a rebuild may have swapped the folder
+        away since, and an open mapping outlives the deleted file.
+        """
+        return self.dense_vectors.raw_chunk_array
 
     def raw_sentence_vectors(self) -> np.ndarray:
-        return np.load(self.path / SENTENCES, mmap_mode="r", allow_pickle=False)
+        """The raw embedding of each sentence (see `vectors`)."""
+        return self.dense_vectors.raw_sentence_array
 
     def is_flagged(self, source: str, line: int) -> bool:
         """Whether line `line` of `source` addresses an assistant (rag.injection): data, never sole support."""
@@ -194,7 +199,10 @@ class Store:
                              f"manifest {manifest['chunks']}); run `rag index` to rebuild it")
         if not _sentences_consistent(sentences, rows, len(chunks), dense.d):
             raise StoreError(f"index {path} has inconsistent sentence vectors; run `rag index` to rebuild it")
-        vectors = dense_index.DenseVectors(raw, sentences, rows, chunks.columns["lang"], shifts)
+        try:  # opens the vector files by name once more (RowFile): a swap may have removed them
+            vectors = dense_index.DenseVectors(raw, sentences, rows, chunks.columns["lang"], shifts)
+        except OSError as exc:
+            raise StoreError(f"index {path} changed while it was read ({exc}); run `rag index` if it persists") from exc
         return cls(path=path, manifest=manifest, chunks=chunks, dense=dense, keyword=keyword, dense_vectors=vectors)
 
 
@@ -208,6 +216,8 @@ def _check_files(path: Path, manifest: dict[str, Any]) -> None:
         deferred = integrity.verify_index(path, recorded)
     except integrity.IntegrityError as exc:
         raise StoreError(f"index {path} is damaged: {exc}; run `rag index` to rebuild it") from exc
+    except OSError as exc:  # a file went between the size check and its hash: a swap, looked at again
+        raise StoreError(f"index {path} changed while it was read ({exc}); run `rag index` if it persists") from exc
     if deferred:
         integrity.verify_in_background(path, recorded, deferred)
 

@@ -229,6 +229,37 @@ def test_two_builders_and_a_reader(corpus_copy: Path, tmp_path: Path) -> None:
     assert not integrity_leftovers(path)
 
 
+def test_a_loaded_store_outlives_the_swap_that_deletes_its_folder(corpus_copy: Path, tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "idx"
+    build_store(corpus_copy, path, FakeEmbedder(), progress=False)
+    store = Store.load(path)
+    shutil.rmtree(path)  # what a rebuild's swap does to the folder this reader opened
+    assert store.vectors().shape[0] == len(store.chunks)
+    assert store.raw_sentence_vectors().shape[0] == len(store.sentence_rows)
+
+
+def test_a_file_gone_in_the_middle_of_a_load_is_looked_at_again(corpus_copy: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import dense_index, integrity
+
+    path = tmp_path / "idx"
+    build_store(corpus_copy, path, FakeEmbedder(), progress=False)
+    for module, name in ((dense_index.RowFile, "__init__"), (integrity, "digest")):
+        real, calls = getattr(module, name), []
+
+        def vanish_once(*args, _real=real, _calls=calls, **kwargs):
+            _calls.append(1)
+            if len(_calls) == 1:
+                raise FileNotFoundError(2, "No such file or directory", str(path / "vectors.npy"))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, vanish_once)
+        assert len(Store.load(path).chunks) > 0 and len(calls) > 1
+        monkeypatch.setattr(module, name, real)
+
+
 def integrity_leftovers(path: Path) -> list[Path]:
     return [p for p in path.parent.iterdir() if ".building-" in p.name or p.name.endswith(".previous")]
 
