@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag import settings
+from rag.text import clip_question
 from rag.types import Answer
 
 
@@ -34,9 +35,7 @@ def prepare_question(raw: str | None, limit: int | None = None) -> Incoming | No
     limit = limit or settings.MAX_QUESTION_CHARS
     if len(text) <= limit:
         return Incoming(text)
-    cut = text[:limit]
-    if " " in cut[limit // 2 :]:
-        cut = cut.rsplit(" ", 1)[0]
+    cut = clip_question(text, limit)
     notice = (
         f"Your message was {len(text):,} characters long; only the first {len(cut):,} were used "
         f"(the limit is {limit:,})."

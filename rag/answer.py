@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag import settings
+from rag.check import check_claim
 from rag.extractive import extractive_answer
 from rag.ground import (
     Evidence,
@@ -33,11 +34,11 @@ from rag.ground import (
     score_question,
     split_sentences,
 )
-from rag.check import check_claim
 from rag.language import answer_language
 from rag.present import Composer, excerpt, reader_text
 from rag.render import RenderingStore
 from rag.select import Selection, select_lines
+from rag.text import clip_question
 from rag.types import Answer, Passage
 
 if TYPE_CHECKING:  # LangChain loads only when a model does
@@ -62,8 +63,7 @@ def validate_question(question: str | None) -> str:
     limit = settings.MAX_QUESTION_CHARS
     if len(text) > limit:
         warnings.warn(f"question is {len(text)} characters long; only the first {limit} are used", stacklevel=3)
-        cut = text[:limit]
-        text = cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut
+        text = clip_question(text, limit)
     return text
 
 

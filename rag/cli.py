@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag import settings
+from rag.text import clip_question
 
 EXIT_USAGE = 2
 SEARCH_MODES = ("hybrid", "dense", "keyword", "hybrid-rrf")  # rag.retrieve.Retriever.MODES (a test keeps them equal)
@@ -36,7 +37,7 @@ def clean_question(question: str) -> str:
     if len(question) > settings.MAX_QUESTION_CHARS:
         print(f"rag: warning: question is {len(question)} characters; truncated to {settings.MAX_QUESTION_CHARS}",
               file=sys.stderr)
-        question = question[: settings.MAX_QUESTION_CHARS]
+        question = clip_question(question, settings.MAX_QUESTION_CHARS)
     return question
 
 

@@ -18,7 +18,6 @@ import math
 import re
 import sys
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.settings import PROJECT_ROOT
+from rag.text import fold_spaced
 
 QA_PATH = PROJECT_ROOT / "evals" / "qa.jsonl"
 DEFAULT_OUT = PROJECT_ROOT / "evals" / "results"
@@ -94,15 +94,10 @@ def load_qa(path: Path = QA_PATH, split: str = "all", limit: int | None = None) 
 # Text matching: answers are free text in three languages, so compare folded forms
 # ---------------------------------------------------------------------------------------------
 
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 _CITATION_MARK = re.compile(r"\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
 
 
-def fold(text: str) -> str:
-    """Casefold, strip diacritics (ł -> l too, NFKD leaves it alone), unify dashes and spaces."""
-    text = unicodedata.normalize("NFKD", (text or "").casefold().translate(_DASHES))
-    text = "".join(c for c in text if not unicodedata.combining(c)).replace("ł", "l")
-    return re.sub(r"\s+", " ", text).strip()
+fold = fold_spaced  # answers and expected facts compare as phrases: dashes and spaces unified
 
 
 def tokens(text: str) -> list[str]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rag.injection import addresses_assistant
+from rag.text import fold
 from rag.types import Answer, Citation, Embedder, Passage
 from rag.vector_cache import embed_documents_cached, remember_document_vectors  # noqa: F401 (re-exported)
 
@@ -87,15 +87,6 @@ class GroundingConfig:
 
 
 # --------------------------------------------------------------------------- text normalisation
-
-_FOLD_EXTRA = str.maketrans({"ł": "l", "ß": "ss", "ø": "o", "đ": "d", "ı": "i"})
-
-
-def fold(text: str) -> str:
-    """Lowercase without diacritics, so "Ławrow", "ŁAWROW" and "lawrow" compare equal."""
-    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD_EXTRA))
-    return "".join(c for c in text if not unicodedata.combining(c))
-
 
 def _translit(word: str) -> str:
     """Collapse Polish/Romanian/English spellings of one foreign name: Ławrow/Lavrov, Pieskow/Peskov."""

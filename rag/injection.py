@@ -18,9 +18,10 @@ Reported speech ("Biden told Putin to de-escalate") names no machine and gives n
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
+
+from rag.text import fold
 
 __all__ = ["addresses_assistant", "flag_documents"]
 
@@ -135,7 +136,6 @@ _MACHINE_ACRONYM = re.compile(r"\b(?:A\.?I|I\.?A|LLM)\b\.?")
 _AFTER_FRAMING = re.compile(r"(?:\s+[\w-]+){0,4}?\s*[:,\-\u2013\u2014]")
 
 
-_COMBINING = re.compile(r"[\u0300-\u036f]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -144,9 +144,7 @@ def _fold(line: str) -> str:
 
     "AI" / "IA" are told apart from the Romanian word "ai" (you have; of the) by case, before folding.
     """
-    text = unicodedata.normalize("NFKD", _MACHINE_ACRONYM.sub(" aimachine ", line).casefold())
-    text = _COMBINING.sub("", text).replace("\u0142", "l")
-    return _SPACES.sub(" ", text).strip()
+    return _SPACES.sub(" ", fold(_MACHINE_ACRONYM.sub(" aimachine ", line))).strip()
 
 
 def addresses_assistant(line: str) -> bool:

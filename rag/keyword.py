@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,11 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from rag.text import fold
+
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_EXTRA_FOLD = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "ı": "i"})
 STRATEGIES = ("plain", "prefix5", "prefix6")
 DEFAULT_STRATEGY = "prefix5"
 
@@ -34,12 +34,6 @@ był byl była byla było bylo jaki jaka jakie które ktore który ktory kiedy g
 și si în in la cu de din pe ce cum care este sunt a al ale ai că ca să sa nu se un o unei unui lui mai
 fost au fi cine când cand unde despre pentru
 """.split())
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip diacritics, so queries typed without Polish/Romanian letters still match."""
-    text = text.casefold().translate(_EXTRA_FOLD)
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def tokenize(text: str, strategy: str = DEFAULT_STRATEGY) -> list[str]:

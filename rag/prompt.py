@@ -7,13 +7,13 @@ The system message never changes between questions, so llama.cpp can keep its ev
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from rag.language import LANGUAGE_NAMES
+from rag.text import fold
 from rag.types import Passage
 
 # The refusal sentence per answer language: fixed text, so the answer layer can recognise a refusal.
@@ -139,8 +139,7 @@ def answer_grammar(n_lines: int) -> str:
 
 def _fold(text: str) -> str:
     """Lower case, no diacritics, no markdown stars, single spaces: small models misspell ź as z."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().replace("ł", "l").replace("*", ""))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    return " ".join(fold(text.replace("*", "")).split())
 
 
 def _neutralise(text: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,17 +23,13 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from rag import settings
+from rag.text import fold as _fold
 from rag.types import Chunk, Passage
 
 __all__ = ["MADE_UP", "EchoChatModel", "FakeEmbedder", "StaticRetriever"]
 
 
 # --------------------------------------------------------------------------- embedder
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("ł", "l")
 
 
 class FakeEmbedder:
