@@ -190,6 +190,8 @@ def passage_html(rank: int, passage: Passage, documents: dict[str, Any], cited: 
     )
     if ranks:
         scores.append(f"ranks {ranks}")
+    if passage.neighbour_of is not None:
+        scores.append(f"beside the hit at line {passage.neighbour_of}")
     score_html = f'<div class="src-score">{escape(" · ".join(scores))}</div>'
     marks = {n for s, n in cited if s == passage.source}
     return (

@@ -120,7 +120,7 @@ class Retriever:
                 if c.id in seen or c.source != p.source or c.section != p.chunk.section:
                     continue
                 seen.add(c.id)
-                extra.append(Passage(chunk=c, score=p.score * 0.5, ranks={"neighbour_of": p.start_line}))
+                extra.append(Passage(chunk=c, score=p.score * 0.5, neighbour_of=p.start_line))
         return extra
 
     # -- ranking ------------------------------------------------------------------------------------

@@ -371,7 +371,7 @@ def keyword_text(chunk: Chunk, renderings: Any) -> str:
     """A chunk's keyword text plus the checked English renderings of its lines (rag.render): an
     English question's words then meet English words. Every keyword backend indexes this."""
     extra = [r for r in (renderings.text(t) for t in chunk.lines) if r] if renderings is not None else []
-    return "\n".join([chunk.embed_text(), *extra])
+    return "\n".join([chunk.keyword_text(), *extra])
 
 
 def _keyword_texts(chunks: list[Chunk], corpus_dir: Path) -> tuple[list[str], int]:

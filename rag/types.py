@@ -35,12 +35,13 @@ class Chunk:
         """(line number, line text) pairs; valid because a chunk spans consecutive lines."""
         return list(enumerate(self.lines, start=self.start_line))
 
-    def embed_text(self) -> str:
+    def keyword_text(self) -> str:
         """Text given to the keyword index: the section heading helps BM25 match topic words.
 
-        The embedder gets the bare `text` (and its sentences): with the heading, dense hit@5 for
-        English questions fell from 0.95 to 0.90. The document title is left out everywhere: it is
-        usually the article's first sentence and made all paragraphs of an article look alike.
+        The embedder gets the bare `text` (and its sentences): a heading shared by several
+        paragraphs pulls their vectors together and blurs which one answers. The document title
+        is left out everywhere: it is usually the article's first sentence and made all
+        paragraphs of an article look alike.
         """
         return f"{self.section}\n{self.text}" if self.section else self.text
 
@@ -56,7 +57,8 @@ class Passage:
     score: float
     dense_score: float | None = None
     keyword_score: float | None = None
-    ranks: dict[str, int] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)  # retriever name -> 1-based rank in its list
+    neighbour_of: int | None = None  # first line of the hit this paragraph was added beside (not retrieved)
 
     # Convenience accessors so callers need not know about Chunk.
     @property

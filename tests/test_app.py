@@ -320,3 +320,12 @@ def test_engine_keeps_one_answerer_per_model_until_the_index_changes(tmp_path: P
     eng.rebuild(lambda f, m: None)
     fresh = eng.answerer(first)
     assert fresh is not kept and fresh.retriever is eng.retriever
+
+
+def test_a_neighbour_paragraph_shows_the_line_it_was_added_beside_not_a_rank() -> None:
+    from app.render import passage_html
+    from rag.types import Chunk, Passage
+
+    chunk = Chunk(source="a.txt", start_line=13, end_line=13, text="Line thirteen.", section="", title="", date="", lang="en")
+    html = passage_html(2, Passage(chunk=chunk, score=0.4, neighbour_of=11), {}, set())
+    assert "beside the hit at line 11" in html and "#11" not in html

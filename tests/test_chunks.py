@@ -45,9 +45,9 @@ def test_headings_become_sections_not_chunks(seeds_dir: Path) -> None:
     assert "Rozmowa Biden-Putin" not in texts
     assert "Spotkanie 7 grudnia" not in texts
     assert any(c.section == "Spotkanie 7 grudnia" and c.start_line == 19 for c in chunks)
-    # The heading reaches the keyword index through embed_text.
+    # The heading reaches the keyword index through keyword_text.
     c = next(c for c in chunks if c.section == "Rozmowa Biden-Putin")
-    assert c.embed_text().startswith("Rozmowa Biden-Putin")
+    assert c.keyword_text().startswith("Rozmowa Biden-Putin")
 
 
 def test_boilerplate_never_reaches_a_chunk(seeds_dir: Path) -> None:

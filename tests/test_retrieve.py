@@ -124,4 +124,5 @@ def test_neighbours_stay_in_section(fake_retriever: Retriever) -> None:
     ids = [p.chunk.id for p in extra]
     assert ids == ["000_c38ec739ece7500b.txt:13-13", "000_c38ec739ece7500b.txt:15-15"]  # 000:7 is another section
     assert all(p.score < date_line.score for p in extra)
+    assert all(p.neighbour_of == 11 and not p.ranks for p in extra)  # a line number, never shown as a rank
     assert fake_retriever.neighbours([date_line] + extra, window=2) == []

@@ -78,7 +78,7 @@ def test_sentence_vectors_are_stored_and_reused(corpus_copy: Path, tmp_path: Pat
     assert json.loads((path / "manifest.json").read_text())["dense"]["sentences"] == len(store.sentence_rows)
     # Chunk vectors are of the bare text; the heading goes to the keyword index only.
     headed = next(c for c in store.chunks if c.section)
-    assert headed.text in first.embedded and headed.embed_text() not in first.embedded
+    assert headed.text in first.embedded and headed.keyword_text() not in first.embedded
 
     first_sentence = "Nowe zdanie o rozmowach w Genewie w styczniu 2022 roku."
     second_sentence = "Drugie zdanie o NATO i Rosji, też dość długie."
