@@ -19,8 +19,9 @@ from typing import Any
 
 from app.uploads import UploadCheck, restore_files, write_files
 from rag import settings
+from rag.index_build import BuildReport, build_store
 from rag.retrieve import Retriever
-from rag.store import BuildReport, Store, build_store
+from rag.store import Store
 from rag.types import Embedder
 
 log = logging.getLogger(__name__)
@@ -312,9 +313,8 @@ def load_llm(size: str, fake: bool) -> Any:
         from rag.testing import EchoChatModel
 
         return EchoChatModel()
-    from rag.llm import load_chat_model
-
     from rag.generate import warm_prefix
+    from rag.llm import load_chat_model
 
     settings.set_offline()
     model = load_chat_model(size)

@@ -11,9 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.types import Answer, Chunk, Citation, Passage
 from rag.language import LANGUAGE_NAMES as LANGUAGES
-
+from rag.types import Answer, Chunk, Citation, Passage
 
 # One pass over the raw text: HTML specials and the characters Markdown would act on.
 _ENTITIES = {

@@ -147,7 +147,7 @@ def restore_files(corpus_dir: Path, previous: dict[str, bytes | None]) -> None:
 
 
 def index_findings(report: Any, names: Iterable[str]) -> list[str]:
-    """What indexing did to the uploaded files beyond adding them (`report` is a rag.store.BuildReport):
+    """What indexing did to the uploaded files beyond adding them (`report` is a rag.index_build.BuildReport):
     the size limits' cuts, a copy of a document already there, lines flagged as instructions."""
     names = set(names)
     notes = [note for note in report.cut if note.split(":", 1)[0] in names]

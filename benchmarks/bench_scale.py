@@ -129,7 +129,8 @@ def query_set(embedder: object, count: int) -> tuple[list[str], np.ndarray, floa
 
 
 def build(args: argparse.Namespace, work: Path) -> dict:
-    from rag.store import Store, build_store
+    from rag.index_build import build_store
+    from rag.store import Store
 
     quiet = args.json
     corpus, store = work / "corpus", work / "store"

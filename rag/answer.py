@@ -104,7 +104,7 @@ def _reuse_index_vectors(retriever: Any) -> None:
     store, embedder = getattr(retriever, "store", None), getattr(retriever, "embedder", None)
     if store is None or embedder is None:
         return
-    from rag.store import sentence_units
+    from rag.index_build import sentence_units
 
     try:
         texts = [c.text for c in store.chunks] + sentence_units(store.chunks)[0]

@@ -114,7 +114,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from rag.embeddings import load_embedder
-    from rag.store import build_store
+    from rag.index_build import build_store
 
     corpus = args.corpus or settings.corpus_dir()
     store = args.store or settings.store_dir()

@@ -5,7 +5,7 @@ Up to EXACT_MAX_ROWS paragraphs a flat index is exact and fast enough; above it 
 probed lists. Its candidates are re-scored exactly from the raw vectors (memory-mapped), so the
 8-bit codes cost no precision in the final scores, only (rarely) a candidate.
 
-Language centring (see `rag.store.language_centred`) is stored as one shift vector per language
+Language centring (`language_shifts`: half of each language's offset from the corpus mean) is stored as one shift vector per language
 and applied to the rows being scored, so no centred copy of a million vectors is kept in memory.
 """
 

@@ -3,7 +3,7 @@
 What moves to Milvus: the paragraph and sentence vectors (nearest-neighbour search with the
 filters as Milvus expressions) and the keyword search (Milvus's BM25 function over the same
 folded, prefix-cut tokens the local BM25 uses, so inflection is handled alike). What stays local:
-the index folder built by `rag.store.build_store` (chunk table for citations, manifest, language
+the index folder built by `rag.index_build.build_store` (chunk table for citations, manifest, language
 centring), which is also what the Milvus side is synchronised from, incrementally by file hash:
 files whose hash changed or that disappeared are deleted from Milvus, new ones inserted.
 
@@ -167,8 +167,8 @@ class MilvusVectors:
         rows = np.flatnonzero(np.isin(table.columns["source"], ids))
         raw, sentences = store.vectors(), store.raw_sentence_vectors()
         offsets = store.dense_vectors.offsets
+        from rag.index_build import keyword_text
         from rag.render import RenderingStore
-        from rag.store import keyword_text
 
         corpus = store.manifest.get("corpus_dir")
         renderings = RenderingStore.for_corpus(Path(corpus)) if corpus else None

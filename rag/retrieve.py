@@ -36,7 +36,8 @@ import numpy as np
 from rag import settings
 from rag.chunk_table import adjacent_rows  # noqa: F401 (part of this module's interface)
 from rag.dense_index import IN_MEMORY_MAX_ROWS, candidate_rows
-from rag.store import Store, StoreError, StoreMismatch, build_store, is_stale
+from rag.index_build import build_store
+from rag.store import Store, StoreError, StoreMismatch, is_stale
 from rag.types import Chunk, Embedder, Passage
 
 log = logging.getLogger(__name__)

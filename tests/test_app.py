@@ -14,10 +14,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.chat import Turn, build_filters, history, prepare_question
-from rag.testing import EchoChatModel
 from app.render import answer_html, citation_html, escape, lines_html
 from app.uploads import check_upload, safe_name
 from rag import settings
+from rag.testing import EchoChatModel
 from rag.types import Answer, Citation
 
 APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from rag.corpus import load_corpus
-from rag.store import Store, build_store
+from rag.index_build import build_store
+from rag.store import Store
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 

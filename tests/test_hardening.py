@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import cli
+from rag import cli, index_build
 from rag import store as store_mod
 from rag.corpus import load_corpus
-from rag.store import Store, StoreError, build_store
+from rag.index_build import build_store
+from rag.store import Store, StoreError
 from tests.conftest import ROOT, SEEDS
 from tests.fakes import FakeEmbedder
 
@@ -175,7 +176,7 @@ def test_html_in_documents_is_escaped_on_the_page() -> None:
 _SLOW_BUILD = """
 import os, sys, time
 from pathlib import Path
-from rag.store import build_store
+from rag.index_build import build_store
 from tests.fakes import FakeEmbedder
 
 _rename = os.rename
@@ -290,7 +291,7 @@ def test_busy_store_is_a_clear_cli_error(fake_env: Path, monkeypatch: pytest.Mon
     def busy(*args, **kwargs):
         raise StoreBusy("another process is building the index at X; try again later")
 
-    monkeypatch.setattr(store_mod, "build_store", busy)
+    monkeypatch.setattr(index_build, "build_store", busy)
     assert cli.main(["index"]) == 1
     assert "another process is building" in capsys.readouterr().err
 
@@ -300,7 +301,7 @@ def test_os_error_is_a_clear_cli_error(fake_env: Path, monkeypatch: pytest.Monke
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device", "/tmp/x")
 
-    monkeypatch.setattr(store_mod, "build_store", full)
+    monkeypatch.setattr(index_build, "build_store", full)
     assert cli.main(["index"]) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err
@@ -363,10 +364,10 @@ def test_sigkill_during_write_leaves_nothing_behind(corpus_copy: Path, tmp_path:
     stuck = _python("""
 import sys, time
 from pathlib import Path
-from rag import store
+from rag import index_build
 from tests.fakes import FakeEmbedder
-store.KeywordIndex.save = lambda *a, **k: time.sleep(60)   # hangs in the write phase
-store.build_store(Path(sys.argv[1]), Path(sys.argv[2]), FakeEmbedder(), progress=False)
+index_build.KeywordIndex.save = lambda *a, **k: time.sleep(60)   # hangs in the write phase
+index_build.build_store(Path(sys.argv[1]), Path(sys.argv[2]), FakeEmbedder(), progress=False)
 """, str(corpus_copy), str(path))
     deadline = time.time() + 60
     while not list(tmp_path.glob(".idx.building-*")) and time.time() < deadline:

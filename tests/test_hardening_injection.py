@@ -49,8 +49,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.mark.parametrize(("planted", "language"), PHRASINGS)
 def test_planted_instruction_never_becomes_the_answer(planted: str, language: str, models, workspace) -> None:
     from rag.answer import Answerer
+    from rag.index_build import build_store
     from rag.retrieve import Retriever
-    from rag.store import build_store
 
     embedder, llm = models
     corpus, store = workspace

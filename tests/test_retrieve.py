@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-import numpy as np
-
-from rag.retrieve import (KEYWORD_WEIGHT, NEIGHBOUR_SHARE, RRF_K, SENTENCE_SHARE, Retriever, adjacent_rows,
-                          best_per_row, neighbour_best)
-from rag.store import language_centred
+from rag.dense_index import centre, language_shifts
+from rag.retrieve import (
+    KEYWORD_WEIGHT,
+    NEIGHBOUR_SHARE,
+    RRF_K,
+    SENTENCE_SHARE,
+    Retriever,
+    adjacent_rows,
+    best_per_row,
+    neighbour_best,
+)
 from rag.testing import FakeEmbedder
 
 
@@ -84,10 +91,12 @@ def test_neighbour_best_takes_the_better_side() -> None:
 
 def test_language_centring_moves_documents_towards_the_corpus_mean() -> None:
     vecs = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], dtype=np.float32)
-    out = language_centred(vecs, ["pl", "pl", "ro"], 0.5)
+    langs = np.array([0, 0, 1])
+    out = centre(vecs, langs, language_shifts(vecs, langs, 2, 0.5))
     assert np.allclose(np.linalg.norm(out, axis=1), 1.0)
     assert out[2, 0] > 0  # the lone Romanian vector moved towards the Polish ones
-    assert np.allclose(language_centred(vecs, ["pl", "pl", "pl"], 0.5), vecs)
+    one = np.zeros(3, dtype=np.int64)
+    assert np.allclose(centre(vecs, one, language_shifts(vecs, one, 2, 0.5)), vecs)
 
 
 def test_filters(fake_retriever: Retriever) -> None:

@@ -10,9 +10,10 @@ import pytest
 
 from rag import dense_index, embed_resume, retrieve
 from rag.chunk_table import ChunkTable
+from rag.index_build import build_store
 from rag.keyword import KeywordIndex, tokenize
 from rag.retrieve import Retriever
-from rag.store import Store, build_store
+from rag.store import Store
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = ["What did Biden offer Putin on 30 December?", "Ile trwała rozmowa Bidena z Putinem?",

@@ -12,7 +12,8 @@ import pytest
 
 from rag import store as store_mod
 from rag.corpus import CorpusError
-from rag.store import Store, StoreError, StoreMismatch, build_store
+from rag.index_build import build_store
+from rag.store import Store, StoreError, StoreMismatch
 from rag.testing import FakeEmbedder
 
 
