@@ -21,6 +21,7 @@ from app.uploads import UploadCheck, restore_files, write_files
 from rag import settings
 from rag.index_build import BuildReport, build_store
 from rag.retrieve import Retriever
+from rag.retrievers import load_retriever
 from rag.store import Store
 from rag.types import Embedder
 
@@ -196,7 +197,7 @@ class Engine:
     def load(cls, store_dir: Path, corpus_dir: Path, fake: bool) -> Engine:
         """Open (building or refreshing if needed) the index with the real or the fake embedder."""
         embedder = LockedEmbedder(_fake_embedder() if fake else _real_embedder())
-        retriever = Retriever.load(store_dir, corpus_dir=corpus_dir, embedder=embedder, progress=False)
+        retriever = load_retriever(store_dir, corpus_dir=corpus_dir, embedder=embedder, progress=False)
         return cls(retriever, store_dir, corpus_dir, fake)
 
     @property

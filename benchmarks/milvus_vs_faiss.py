@@ -36,15 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     from rag.embeddings import load_embedder
     from rag.evaluate import evaluate_retrieval, load_qa
     from rag.milvus_store import MilvusRetriever
-    from rag.retrieve import Retriever
+    from rag.retrievers import load_retriever
 
     store = args.store or Path(tempfile.mkdtemp(prefix="milvus-vs-faiss-")) / "seeds"
     items = load_qa(split=args.split)
     embedder = load_embedder()
     os.environ[BACKEND_VARIABLE] = "faiss"
-    faiss_side = Retriever.load(store, corpus_dir=ROOT / "seeds", embedder=embedder, progress=False)
+    faiss_side = load_retriever(store, corpus_dir=ROOT / "seeds", embedder=embedder, progress=False)
     os.environ[BACKEND_VARIABLE] = "milvus"
-    milvus_side = Retriever.load(store, corpus_dir=ROOT / "seeds", embedder=embedder, progress=False)
+    milvus_side = load_retriever(store, corpus_dir=ROOT / "seeds", embedder=embedder, progress=False)
     assert isinstance(milvus_side, MilvusRetriever)
     results = {name: evaluate_retrieval(r, items, args.mode, args.k, progress=False)["summary"]
                for name, r in (("faiss", faiss_side), ("milvus", milvus_side))}

@@ -182,9 +182,9 @@ class Answerer:
         A `retriever` given is used as is (store_dir and corpus_dir are then ignored).
         """
         if retriever is None:
-            from rag.retrieve import Retriever
+            from rag.retrievers import load_retriever
 
-            retriever = Retriever.load(store_dir=store_dir, corpus_dir=corpus_dir)
+            retriever = load_retriever(store_dir=store_dir, corpus_dir=corpus_dir)
         llm = None
         if model:
             from rag.llm import ModelError, load_chat_model

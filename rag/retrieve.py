@@ -53,8 +53,35 @@ DENSE_CANDIDATES = 200  # nearest paragraphs (ANN, re-scored exactly) scored in 
 KEYWORD_CANDIDATES = 100  # best BM25 rows scored in full above FULL_SCAN_ROWS
 
 
+def default_embedder() -> Embedder:
+    from rag.embeddings import load_embedder
+
+    return load_embedder()
+
+
+def open_store(store_dir: Path | None, corpus_dir: Path | None, embedder: Embedder, auto_build: bool = True,
+               progress: bool = True) -> Store:
+    """Open the index, building or refreshing it first when it is missing, stale or mismatched."""
+    store_dir = Path(store_dir) if store_dir else settings.store_dir()
+    try:
+        store = Store.load(store_dir, embedder.fingerprint())
+        corpus = Path(corpus_dir or store.manifest.get("corpus_dir") or settings.corpus_dir())
+        if auto_build and corpus.is_dir() and is_stale(store_dir, corpus):
+            raise StoreError("corpus changed since the index was built")
+    except StoreError as exc:
+        if not auto_build:
+            raise
+        corpus = Path(corpus_dir) if corpus_dir else settings.corpus_dir()
+        verb = "rebuilding" if isinstance(exc, StoreMismatch) or store_dir.exists() else "building"
+        print(f"rag: {verb} index {store_dir} from {corpus} ({exc})", file=sys.stderr)
+        report = build_store(corpus, store_dir, embedder, progress=progress)
+        print(f"rag: indexed {report.summary()}", file=sys.stderr)
+        store = Store.load(store_dir, embedder.fingerprint())
+    return store
+
+
 class Retriever:
-    """Searches one loaded Store. Build with `Retriever.load()`; share one per process.
+    """Searches one loaded Store. Open with `rag.retrievers.load_retriever()`; share one per process.
 
     A large index is not scored row by row: the dense side's nearest paragraphs, BM25's best rows
     and their adjacent paragraphs form the candidate set, which is then scored exactly as a small
@@ -77,31 +104,12 @@ class Retriever:
     @classmethod
     def load(cls, store_dir: Path | None = None, corpus_dir: Path | None = None, embedder: Embedder | None = None,
              auto_build: bool = True, progress: bool = True) -> Retriever:
-        """Open the index, building or refreshing it first when it is missing, stale or mismatched."""
-        store_dir = Path(store_dir) if store_dir else settings.store_dir()
-        if embedder is None:
-            from rag.embeddings import load_embedder
+        """The in-process (FAISS) retriever over the index, built or refreshed first if needed.
 
-            embedder = load_embedder()
-        try:
-            store = Store.load(store_dir, embedder.fingerprint())
-            corpus = Path(corpus_dir or store.manifest.get("corpus_dir") or settings.corpus_dir())
-            if auto_build and corpus.is_dir() and is_stale(store_dir, corpus):
-                raise StoreError("corpus changed since the index was built")
-        except StoreError as exc:
-            if not auto_build:
-                raise
-            corpus = Path(corpus_dir) if corpus_dir else settings.corpus_dir()
-            verb = "rebuilding" if isinstance(exc, StoreMismatch) or store_dir.exists() else "building"
-            print(f"rag: {verb} index {store_dir} from {corpus} ({exc})", file=sys.stderr)
-            report = build_store(corpus, store_dir, embedder, progress=progress)
-            print(f"rag: indexed {report.summary()}", file=sys.stderr)
-            store = Store.load(store_dir, embedder.fingerprint())
-        if settings.vector_backend() == "milvus":
-            from rag.milvus_store import MilvusRetriever
-
-            return MilvusRetriever.open(store, embedder, settings.milvus_uri(store_dir))
-        return cls(store, embedder)
+        `rag.retrievers.load_retriever` is the entry that honours RAG_VECTOR_BACKEND.
+        """
+        embedder = embedder or default_embedder()
+        return cls(open_store(store_dir, corpus_dir, embedder, auto_build, progress), embedder)
 
     def neighbours(self, passages: list[Passage], window: int = 2) -> list[Passage]:
         """Paragraphs near the given ones in the same section, not already in the list.

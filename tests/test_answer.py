@@ -173,7 +173,9 @@ def test_llm_mode_without_model_falls_back_to_extractive(call_retriever: StaticR
 
 
 def test_load_without_model_uses_the_index(monkeypatch: pytest.MonkeyPatch, fake_retriever: Retriever) -> None:
-    monkeypatch.setattr(Retriever, "load", classmethod(lambda cls, **kw: fake_retriever))
+    import rag.retrievers
+
+    monkeypatch.setattr(rag.retrievers, "load_retriever", lambda **kw: fake_retriever)
     answerer = Answerer.load(model=None)
     assert answerer.llm is None and answerer.retriever is fake_retriever
     assert answerer.vocabulary is not None and "lavrov" in answerer.vocabulary

@@ -8,6 +8,7 @@ import pytest
 
 from rag.milvus_store import MilvusRetriever, filter_expression
 from rag.retrieve import Retriever
+from rag.retrievers import load_retriever
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = ["What did Biden offer Putin on 30 December?", "Ce garanții de securitate a cerut Rusia?",
@@ -23,7 +24,7 @@ def milvus_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def _open(store: Path, corpus: Path) -> MilvusRetriever:
-    retriever = Retriever.load(store, corpus_dir=corpus, embedder=FakeEmbedder(), progress=False)
+    retriever = load_retriever(store, corpus_dir=corpus, embedder=FakeEmbedder(), progress=False)
     assert isinstance(retriever, MilvusRetriever)
     return retriever
 
@@ -96,8 +97,9 @@ _CHILD = """
 import json, sys
 from pathlib import Path
 from rag.retrieve import Retriever
+from rag.retrievers import load_retriever
 from tests.fakes import FakeEmbedder
-r = Retriever.load(Path(sys.argv[1]), corpus_dir=Path(sys.argv[2]), embedder=FakeEmbedder(), progress=False)
+r = load_retriever(Path(sys.argv[1]), corpus_dir=Path(sys.argv[2]), embedder=FakeEmbedder(), progress=False)
 print(json.dumps({"kind": type(r).__name__, "synced": r.milvus.sync(r.store), "count": r.milvus.count(),
                   "hits": [p.chunk.id for p in r.search(sys.argv[3], k=5, filters={"lang": "pl"})]}))
 """
@@ -134,7 +136,7 @@ def test_a_lite_file_held_by_another_process_is_a_clear_error(milvus_env: Path, 
     try:
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(StoreError, match="serves one process at a time"):
-            Retriever.load(tmp_path / "idx", corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
+            load_retriever(tmp_path / "idx", corpus_dir=corpus_copy, embedder=FakeEmbedder(), progress=False)
     finally:
         holder.kill()
         holder.wait()
