@@ -3,22 +3,17 @@
 Dense search carries cross-lingual questions (English question, Polish text); keyword search
 nails names, numbers and same-language wording. `hybrid` adds a small share of the min-max
 normalised BM25 score to the normalised dense score; `hybrid-rrf` is reciprocal-rank fusion,
-kept for comparison. On the dev questions RRF let BM25 pull English questions towards
-paragraphs that merely share a name (hit@5 en 0.90 -> 0.79), while the weighted score fusion
-kept dense quality and still let exact names and numbers break ties.
-
-Three general changes lifted hybrid hit@5 on all 71 answerable questions from en/pl/ro
-0.897/0.944/1.000 to 0.974/1.000/1.000 (dev 0.93/0.92/1.00 -> 1.00/1.00/1.00, test
-0.83/1.00/1.00 -> 0.92/1.00/1.00; MRR@10 en 0.60 -> 0.67, pl 0.83 -> 0.88, ro 0.78 -> 0.77).
-Each was needed; dropping one (all questions, hit@5 en/pl/ro):
+kept for comparison: with ranks alone BM25 pulls English questions towards paragraphs that
+merely share a name, while the weighted score fusion keeps dense quality and still lets exact
+names and numbers break ties. Three further parts of `hybrid`, each needed:
 - sentence scores (dense = half paragraph cosine, half best sentence cosine): a long paragraph's
-  single vector blurs the one sentence that answers; without them 0.90/1.00/0.93;
+  single vector blurs the one sentence that answers;
 - neighbour lift (NEIGHBOUR_SHARE of the better adjacent paragraph's normalised dense score):
   "the day after that call, Biden said ..." only matches through the paragraph before it;
-  without it 0.95/0.89/1.00;
 - BM25 weight times query coverage (share of query tokens in the index vocabulary): an English
-  question over Polish text matches only names and numbers, and BM25 then ranks any paragraph
-  with "Biden" high; without it 0.92/1.00/0.93.
+  question over Polish text matches only names and numbers, and BM25 would then rank any
+  paragraph with the same name high.
+The README's evaluation tables give the figures.
 """
 
 from __future__ import annotations
