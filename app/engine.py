@@ -212,7 +212,7 @@ class Engine:
         """Fake vectors are far less sharp than E5's, so fake mode scales the cosine bounds to them."""
         if not self.fake:
             return None
-        from rag.ground import GroundingConfig
+        from rag.ground.config import GroundingConfig
 
         return GroundingConfig(
             dense_floor=0.5, dense_ceil=0.9, min_retrieval_cosine=0.3, min_question_support=0.0
@@ -312,9 +312,8 @@ def load_llm(size: str, fake: bool) -> Any:
         from rag.testing import EchoChatModel
 
         return EchoChatModel()
-    from rag.llm import load_chat_model
-
     from rag.generate import warm_prefix
+    from rag.llm import load_chat_model
 
     settings.set_offline()
     model = load_chat_model(size)
