@@ -214,7 +214,7 @@ class Engine:
         """Fake vectors are far less sharp than E5's, so fake mode scales the cosine bounds to them."""
         if not self.fake:
             return None
-        from rag.ground import GroundingConfig
+        from rag.ground.config import GroundingConfig
 
         return GroundingConfig(
             dense_floor=0.5, dense_ceil=0.9, min_retrieval_cosine=0.3, min_question_support=0.0

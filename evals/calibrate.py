@@ -28,18 +28,23 @@ def record_signals(qa: Path, corpus: Path | None, split: str, out: Path, model: 
     from tqdm import tqdm
 
     from rag.answer import Answerer
-    from rag.ground import Evidence, GroundingConfig, score_question
+    from rag.answer_config import AnswerConfig
+    from rag.ground.config import GroundingConfig
+    from rag.ground.evidence import Evidence
+    from rag.ground.question import score_question
     from rag.language import answer_language
     from rag.prompt import is_no_answer
 
     retriever = load_retriever(None, corpus)
+    # The gates open: every refusal threshold (the grounding's and the answer step's) let through.
     open_gate = dataclasses.replace(GroundingConfig(), min_retrieval_cosine=-1.0, min_question_support=-1.0,
-                                    max_unknown_share=2.0, override_not_found=-1.0)
-    answerer = Answerer.load(model, retriever=retriever, config=open_gate)
+                                    max_unknown_share=2.0)
+    trust_model = dataclasses.replace(AnswerConfig(), override_not_found=-1.0)
+    answerer = Answerer.load(model, retriever=retriever, grounding=open_gate, config=trust_model)
     with open(out, "w", encoding="utf-8") as fh:
         for item in tqdm(load_qa(qa, split), desc="questions", unit="q", file=sys.stderr):
             language = answer_language(item.question)
-            passages = retriever.search(item.question, k=open_gate.evidence_k)
+            passages = retriever.search(item.question, k=trust_model.evidence_k)
             passages = passages + answerer._neighbours(passages)
             evidence = Evidence(passages, retriever.embedder, open_gate, answerer.vocabulary,
                                 renderings=answerer.renderings.text if answerer.renderings else None)
@@ -61,7 +66,7 @@ def record_signals(qa: Path, corpus: Path | None, split: str, out: Path, model: 
 
 def _refused_anyway(row: dict[str, Any]) -> bool:
     """Refused with the gate open (the selection found no line, or lacked the asked kind of detail)."""
-    from rag.ground import REFUSALS
+    from rag.ground.lexicon import REFUSALS
 
     return any(row["answer"].startswith(text[:20]) for text in REFUSALS.values()) and not row["not_found"]
 

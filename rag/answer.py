@@ -20,26 +20,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag import settings
+from rag.answer_config import AnswerConfig
 from rag.check import check_claim
 from rag.extractive import extractive_answer
-from rag.ground import (
-    Evidence,
-    GroundingConfig,
-    QuestionEvidence,
-    Vocabulary,
-    line_citations,
-    low_evidence,
-    refusal_answer,
-    remember_document_vectors,
-    score_question,
-    split_sentences,
-)
+from rag.ground.citations import line_citations
+from rag.ground.config import GroundingConfig
+from rag.ground.evidence import Evidence
+from rag.ground.question import QuestionEvidence, low_evidence, score_question
+from rag.ground.refusal import refusal_answer
+from rag.ground.sentences import split_sentences
+from rag.ground.vocabulary import Vocabulary
 from rag.language import answer_language
 from rag.present import Composer, excerpt, reader_text
 from rag.render import RenderingStore
 from rag.select import Selection, select_lines
 from rag.text import clip_question
 from rag.types import Answer, Passage
+from rag.vector_cache import remember_document_vectors
 
 if TYPE_CHECKING:  # LangChain loads only when a model does
     from langchain_core.language_models import BaseChatModel
@@ -75,18 +72,20 @@ def _line_passage(evidence: Evidence, j: int, text: str, score: float) -> Passag
     return Passage(chunk=chunk, score=score)
 
 
-def select_context(evidence: Evidence, qe: QuestionEvidence, language: str = "en") -> list[Passage]:
+def select_context(evidence: Evidence, qe: QuestionEvidence, language: str = "en",
+                   config: AnswerConfig = AnswerConfig()) -> list[Passage]:
     """The selected lines as prompt passages, each in the form the model writes from (rag.present)."""
-    selection = select_lines(evidence, qe)
-    return [_line_passage(evidence, j, _prompt_text(evidence, qe, j, language), float(qe.scores[j]))
+    selection = select_lines(evidence, qe, config=config)
+    return [_line_passage(evidence, j, _prompt_text(evidence, qe, j, language, config.context_line_chars),
+                          float(qe.scores[j]))
             for j in selection.lines]
 
 
-def _prompt_text(evidence: Evidence, qe: QuestionEvidence, j: int, language: str) -> str:
+def _prompt_text(evidence: Evidence, qe: QuestionEvidence, j: int, language: str, max_chars: int) -> str:
     line = evidence.lines[j]
     if reader_text(line, language) == line.text.strip():
-        return evidence.excerpt(j, qe.seg_cosine, evidence.config.context_line_chars)
-    return excerpt(reader_text(line, language), None, evidence, evidence.config.context_line_chars)
+        return evidence.excerpt(j, qe.seg_cosine, max_chars)
+    return excerpt(reader_text(line, language), None, evidence, max_chars)
 
 
 def _warm(llm: BaseChatModel) -> None:
@@ -119,7 +118,7 @@ def _reuse_index_vectors(retriever: Any) -> None:
 def figures_missing(question: str, language: str, evidence: Evidence) -> bool:
     """The question names a figure in digits ("the 2018 World Cup", "40 tanks") that no retrieved line
     states, in its own words or its rendering: the lines are about something else."""
-    from rag.ground import extract_keys
+    from rag.ground.details import extract_keys
 
     figures = [k for k in extract_keys(question, language) if k.kind == "num"]
     return bool(figures) and not all(any(keys.has(k) for keys in evidence.keys) for k in figures)
@@ -128,7 +127,8 @@ def figures_missing(question: str, language: str, evidence: Evidence) -> bool:
 def lacks_asked_detail(question: str, language: str, evidence: Evidence, lines: Sequence[int]) -> bool:
     """A "how many" question whose lines hold no number, or a "when" question whose lines hold no
     date, beyond what the question itself says: those lines cannot answer it, whatever is written."""
-    from rag.ground import asked_kinds, extract_keys
+    from rag.ground.details import extract_keys
+    from rag.ground.question import asked_kinds
     from rag.select import has_detail
 
     kinds = asked_kinds(question)
@@ -151,13 +151,18 @@ def default_renderings(retriever: Any) -> RenderingStore | None:
 
 
 class Answerer:
-    """Answers questions over one retriever; holds the (optional) chat model, thresholds and renderings."""
+    """Answers questions over one retriever; holds the (optional) chat model, thresholds and renderings.
 
-    def __init__(self, retriever: Any, llm: BaseChatModel | None = None, config: GroundingConfig | None = None,
-                 renderings: RenderingStore | None = None):
+    `grounding` scores the evidence and gates weak questions; `config` is the answer step's own
+    (retrieval width, selection, lead and quotes).
+    """
+
+    def __init__(self, retriever: Any, llm: BaseChatModel | None = None, grounding: GroundingConfig | None = None,
+                 renderings: RenderingStore | None = None, config: AnswerConfig | None = None):
         self.retriever = retriever
         self.llm = llm
-        self.config = config or GroundingConfig()
+        self.grounding = grounding or GroundingConfig()
+        self.config = config or AnswerConfig()
         self.renderings = renderings if renderings is not None else default_renderings(retriever)
         self._chains: dict[int, Runnable] = {}
         self._vocabulary: Vocabulary | None = None
@@ -176,7 +181,8 @@ class Answerer:
 
     @classmethod
     def load(cls, model: str | None = "default", store_dir: Path | None = None, corpus_dir: Path | None = None,
-             config: GroundingConfig | None = None, retriever: Any = None) -> Answerer:
+             grounding: GroundingConfig | None = None, retriever: Any = None,
+             config: AnswerConfig | None = None) -> Answerer:
         """Open the index (building it if needed) and, unless `model` is None, the local chat model.
 
         A `retriever` given is used as is (store_dir and corpus_dir are then ignored).
@@ -194,7 +200,7 @@ class Answerer:
             except ModelError as exc:
                 raise AnswerError(str(exc)) from exc
             _warm(llm)
-        return cls(retriever, llm, config)
+        return cls(retriever, llm, grounding, config=config)
 
     # -- public API ---------------------------------------------------------------------------------
 
@@ -227,13 +233,13 @@ class Answerer:
                                          filters=filters)
         passages = passages + self._neighbours(passages)
         timings = {"retrieve_s": time.perf_counter() - t_search}
-        evidence = Evidence(passages, self.retriever.embedder, self.config, self.vocabulary,
+        evidence = Evidence(passages, self.retriever.embedder, self.grounding, self.vocabulary,
                             renderings=self.renderings.text if self.renderings is not None else None)
         qe = score_question(standalone, evidence, language)
         if mode == "llm" and self.llm is None:
             log.warning("no language model loaded: answering extractively")
             mode = "extractive"
-        weak = low_evidence(qe, self.config) or figures_missing(standalone, language, evidence)
+        weak = low_evidence(qe, self.grounding) or figures_missing(standalone, language, evidence)
         if weak or mode == "extractive":
             answer = self._without_model(question, language, evidence, qe, "refuse" if weak else mode, timings, t0)
             yield answer.answer
@@ -268,7 +274,7 @@ class Answerer:
                        timings: dict[str, float], t0: float) -> Answer:
         """Early refusal or the extractive answer: both are instant."""
         if mode == "extractive":
-            answer = extractive_answer(question, language, evidence, qe)
+            answer = extractive_answer(question, language, evidence, qe, config=self.config)
         else:
             answer = refusal_answer(question, language, evidence.passages)
         elapsed = time.perf_counter() - t0
@@ -296,7 +302,7 @@ class Answerer:
         from rag.generate import stream_answer
         from rag.prompt import is_no_answer, prompt_inputs
 
-        selection = select_lines(evidence, qe, standalone)
+        selection = select_lines(evidence, qe, standalone, self.config)
         if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
             yield from self._final(refusal_answer(question, language, evidence.passages), timings, t0)
             return
@@ -305,7 +311,8 @@ class Answerer:
         timings["first_line_s"] = time.perf_counter() - t0
         yield lead + "\n\n"
         writes = language if language in self.config.write_languages else "en"
-        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, writes), float(qe.scores[j]))
+        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, writes, self.config.context_line_chars),
+                                 float(qe.scores[j]))
                    for j in selection.lines]
         pieces: list[str] = []
         try:

@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.ground import Evidence, Key, extract_keys
+from rag.ground.details import Key, extract_keys
+from rag.ground.evidence import Evidence
 
 CHECKED_KINDS = ("num", "date", "count", "name")  # "two hours" is a figure too
 MIN_WORDS = 3  # "HACKED [1]." answers nothing, whatever it cites
@@ -26,9 +27,9 @@ class ClaimCheck:
 
 
 def _words(text: str) -> set[str]:
-    from rag.ground import _translit
+    from rag.ground.names import translit
 
-    return {_translit(w) for w in re.findall(r"[^\W\d_]+", text)}
+    return {translit(w) for w in re.findall(r"[^\W\d_]+", text)}
 
 
 def _found(evidence: Evidence, key: Key, lines: Sequence[int]) -> bool:

@@ -1,20 +1,17 @@
 """The --no-llm mode: quote the source lines that best answer the question, instantly and without a model.
 
-Lines are scored against the question exactly as answer sentences are scored in `rag.ground`
-(embedding similarity + names/numbers/dates), so both modes refuse on the same evidence.
+Lines are scored against the question by `rag.ground.question` (embedding similarity +
+names/numbers/dates) as for the model's answers, so both modes refuse on the same evidence.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rag.ground import (
-    Evidence,
-    QuestionEvidence,
-    low_evidence,
-    refusal_answer,
-    score_question,
-)
+from rag.answer_config import AnswerConfig
+from rag.ground.evidence import Evidence
+from rag.ground.question import QuestionEvidence, low_evidence, score_question
+from rag.ground.refusal import refusal_answer
 from rag.present import excerpt, is_rendered_for
 from rag.types import Answer, Citation
 
@@ -45,13 +42,13 @@ def lead_in(language: str, source_langs: set[str]) -> str:
     return LEAD_INS[lang].format(note=note)
 
 
-def pick_lines(qe: QuestionEvidence, evidence: Evidence) -> list[int]:
+def pick_lines(qe: QuestionEvidence, evidence: Evidence, config: AnswerConfig = AnswerConfig()) -> list[int]:
     """The best line and the runners-up close to it, at most `extract_max_lines`."""
-    c = evidence.config
+    c = config
     ranked = qe.ranked()
     if not ranked:
         return []
-    floor = max(c.min_question_support, qe.best() - c.extract_margin)
+    floor = max(evidence.config.min_question_support, qe.best() - c.extract_margin)
     close = [j for j in ranked if qe.scores[j] >= floor]
     # A line addressing the assistant ("ignore previous instructions…", in any wording: see
     # rag.injection) is data, never an answer: it is not quoted, even when nothing else is close.
@@ -59,10 +56,10 @@ def pick_lines(qe: QuestionEvidence, evidence: Evidence) -> list[int]:
 
 
 def extractive_answer(question: str, language: str, evidence: Evidence, qe: QuestionEvidence | None = None,
-                      timings: dict[str, float] | None = None) -> Answer:
+                      timings: dict[str, float] | None = None, config: AnswerConfig = AnswerConfig()) -> Answer:
     """Lead-in plus the best lines as quotes, each cited to its exact line; a refusal on weak evidence."""
     qe = qe if qe is not None else score_question(question, evidence, language)
-    picked = [] if low_evidence(qe, evidence.config) else pick_lines(qe, evidence)
+    picked = [] if low_evidence(qe, evidence.config) else pick_lines(qe, evidence, config)
     if not picked:
         return refusal_answer(question, language, evidence.passages, timings)
     citations: list[Citation] = []
@@ -73,9 +70,9 @@ def extractive_answer(question: str, language: str, evidence: Evidence, qe: Ques
         citation = Citation(line.source, line.number, line.number, line.text, line.rendering or None)
         citations.append(citation)
         if is_rendered_for(line, language):
-            shown = excerpt(line.rendering, None, evidence, evidence.config.extract_line_chars)
+            shown = excerpt(line.rendering, None, evidence, config.extract_line_chars)
         else:
-            shown = evidence.excerpt(j, qe.seg_cosine, evidence.config.extract_line_chars)
+            shown = evidence.excerpt(j, qe.seg_cosine, config.extract_line_chars)
         quotes.append(f"- “{shown}” [{n}]")
         details.append({"text": shown, "supported": True, "score": round(float(qe.scores[j]), 4),
                         "citations": [citation.to_dict()]})

@@ -16,8 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from rag.ground import Evidence, Line, embed_documents_cached, line_citations, split_sentences
+from rag.ground.citations import line_citations
+from rag.ground.evidence import Evidence
+from rag.ground.lines import Line
+from rag.ground.sentences import split_sentences
 from rag.types import Answer, Citation
+from rag.vector_cache import embed_documents_cached
 
 LEAD_NOTES = {  # said once above lead lines shown in a language other than their source's
     "en": "From the articles{note}:",

@@ -104,7 +104,7 @@ _FOREIGN_LETTERS = re.compile(r"[ąćęłńśźżăâîșşțţ]", re.IGNORECASE
 
 
 def _digit_keys(text: str, lang: str) -> list[Any]:
-    from rag.ground import extract_keys
+    from rag.ground.details import extract_keys
 
     return [k for k in extract_keys(text, lang) if k.kind in ("num", "date")]
 
@@ -116,7 +116,8 @@ def _name_keys(text: str, lang: str) -> list[Any]:
     for is low: Polish capitalises proper adjectives and institutions that English renames
     ("Państwa Związkowego" -> "Union State", "Rosja" -> "Russia"). Numbers and dates are the strict check.
     """
-    from rag.ground import extract_keys, split_sentences
+    from rag.ground.details import extract_keys
+    from rag.ground.sentences import split_sentences
 
     keys: list[Any] = []
     for sentence in split_sentences(text):
@@ -127,7 +128,7 @@ def _name_keys(text: str, lang: str) -> list[Any]:
 
 def check_rendering(source: str, lang: str, candidate: str, similarity: float) -> CheckResult:
     """Whether `candidate` may stand for `source`: facts kept, English, plausible, close in meaning."""
-    from rag.ground import line_keys
+    from rag.ground.details import line_keys
 
     missing: list[str] = []
     cand = candidate.strip()

@@ -13,7 +13,11 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from rag.ground import Evidence, Key, QuestionEvidence, extract_keys, stated_keys
+from rag.answer_config import AnswerConfig
+from rag.ground.details import Key, extract_keys
+from rag.ground.evidence import Evidence
+from rag.ground.lines import stated_keys
+from rag.ground.question import QuestionEvidence
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,9 @@ def section_followers(evidence: Evidence, j: int, limit: int) -> list[int]:
     return sorted(after, key=lambda i: evidence.lines[i].number)[:limit]
 
 
-def ranked_lines(evidence: Evidence, qe: QuestionEvidence) -> list[int]:
+def ranked_lines(evidence: Evidence, qe: QuestionEvidence, config: AnswerConfig = AnswerConfig()) -> list[int]:
     """Lines close enough to the best one, best first, with the best line's section followers after it."""
-    c = evidence.config
+    c = config
     ranked = [j for j in qe.ranked() if qe.scores[j] >= qe.best() - c.context_margin and evidence.supports[j]]
     if not ranked:
         return []
@@ -60,12 +64,13 @@ def without_scene(question: str) -> str:
     Ranked by the whole question, the line naming the event ("Biden spoke with Putin on 30
     December") beats the line saying what happened in it; the lead line should be the latter.
     """
-    from rag.ground import _DATE_DAY_FIRST, _DATE_MONTH_FIRST, fold
+    from rag.ground.details import DATE_DAY_FIRST, DATE_MONTH_FIRST
+    from rag.text import fold
 
     folded = fold(question)
     if len(folded) != len(question):  # spans of the folded text would not map back
         return question
-    spans = [m.span() for pattern in (_DATE_DAY_FIRST, _DATE_MONTH_FIRST) for m in pattern.finditer(folded)]
+    spans = [m.span() for pattern in (DATE_DAY_FIRST, DATE_MONTH_FIRST) for m in pattern.finditer(folded)]
     out = question
     for start, end in sorted(spans, reverse=True):
         out = out[:start] + out[end:]
@@ -89,13 +94,13 @@ def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Coll
 
 
 def lead_lines(evidence: Evidence, chosen: list[int], question: str = "",
-               asked: tuple[str, ...] = ()) -> tuple[int, ...]:
+               asked: tuple[str, ...] = (), config: AnswerConfig = AnswerConfig()) -> tuple[int, ...]:
     """The line shown at once, before the model writes: among the first chosen lines, the one
     closest to what the question asks (its dates set aside), preferring one holding the kind of
     detail asked for ("how long" -> a number)."""
     if not chosen:
         return ()
-    c = evidence.config
+    c = config
     candidates = [j for j in chosen[: c.lead_candidates] if not other_date(evidence, j, question)] or chosen[:1]
     if not question or len(candidates) == 1:
         return (candidates[0],)
@@ -106,13 +111,14 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "",
     return (max(candidates, key=lambda j: float(cos[j])),)
 
 
-def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "") -> Selection:
+def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
+                 config: AnswerConfig = AnswerConfig()) -> Selection:
     """The answer's lines within `context_chars` (a long line may still come first on its own);
     lines dated to another day than the question's are left out."""
-    c = evidence.config
+    c = config
     chosen: list[int] = []
     used = 0
-    ranked = ranked_lines(evidence, qe)
+    ranked = ranked_lines(evidence, qe, config)
     follow = set(section_followers(evidence, ranked[0], c.context_follow)) if ranked else set()
     for j in ranked:
         if question and j not in follow and other_date(evidence, j, question):
@@ -124,6 +130,6 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "") -
         used += size
         if len(chosen) >= c.max_context_lines:
             break
-    from rag.ground import asked_kinds
+    from rag.ground.question import asked_kinds
 
-    return Selection(tuple(chosen), lead_lines(evidence, chosen, question, asked_kinds(question)))
+    return Selection(tuple(chosen), lead_lines(evidence, chosen, question, asked_kinds(question), config))

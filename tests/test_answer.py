@@ -12,13 +12,15 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from rag import settings
 from rag.answer import Answerer, AnswerError, select_context, validate_question
+from rag.answer_config import AnswerConfig
+from rag.ground.evidence import Evidence
+from rag.ground.question import score_question
 from rag.present import LEAD_NOTES
-from rag.ground import Evidence, score_question
 from rag.retrieve import Retriever
-from rag.types import Answer, Chunk, Passage
 from rag.testing import StaticRetriever
+from rag.types import Answer, Chunk, Passage
 from tests.fakes import FakeEmbedder
-from tests.test_ground import FAKE_CONFIG, S000, S001, S002, S003, S004, passage_at
+from tests.ground.common import FAKE_CONFIG, S000, S001, S002, S003, S004, passage_at
 
 
 class RecordingChatModel(GenericFakeChatModel):
@@ -119,7 +121,7 @@ def test_prompt_gets_only_the_best_lines_within_budget(fake_retriever: Retriever
     assert sum(len(p.text) for p in passages) > 3000
     ev = Evidence(passages, FakeEmbedder(), FAKE_CONFIG)
     context = select_context(ev, score_question("How long did the Biden-Putin call last?", ev, "en"))
-    assert context and sum(len(p.text) for p in context) <= FAKE_CONFIG.context_chars
+    assert context and sum(len(p.text) for p in context) <= AnswerConfig().context_chars
     for p in context:
         assert p.start_line == p.end_line and (p.source, p.start_line) in places
 
@@ -133,7 +135,7 @@ def test_lines_after_the_best_one_in_its_section_follow_it(fake_retriever: Retri
     assert (best.source, best.number) == (S000, 11)
     context = select_context(ev, qe)
     assert [(p.source, p.start_line) for p in context][:3] == [(S000, 11), (S000, 13), (S000, 15)]
-    no_follow = select_context(Evidence(ev.passages, FakeEmbedder(), dataclasses.replace(FAKE_CONFIG, context_follow=0)), qe)
+    no_follow = select_context(ev, qe, config=AnswerConfig(context_follow=0))
     assert [(p.source, p.start_line) for p in no_follow][1:3] != [(S000, 13), (S000, 15)]
 
 
@@ -241,8 +243,8 @@ class PromptAwareChatModel(GenericFakeChatModel):
     prompts: list[list[BaseMessage]] = []
 
     def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any):  # type: ignore[override]
-        from langchain_core.outputs import ChatGenerationChunk
         from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
 
         self.prompts.append(messages)
         sources = str(messages[-1].content).split("<sources>")[-1].split("</sources>")[0]
@@ -317,11 +319,11 @@ def test_citation_ids_outside_the_selection_cite_nothing(call_retriever: StaticR
 def test_models_not_found_refuses_unless_the_evidence_is_strong(call_retriever: StaticRetriever) -> None:
     from rag.prompt import NOT_FOUND
 
-    weak = dataclasses.replace(FAKE_CONFIG, override_not_found=10.0)  # any evidence counts as weak
-    answer = Answerer(call_retriever, citing(NOT_FOUND, "x"), weak).ask(QUESTION)
+    weak = AnswerConfig(override_not_found=10.0)  # any evidence counts as weak
+    answer = Answerer(call_retriever, citing(NOT_FOUND, "x"), FAKE_CONFIG, config=weak).ask(QUESTION)
     assert answer.refused and not answer.citations
-    strong = dataclasses.replace(FAKE_CONFIG, override_not_found=-1.0)
-    answer = Answerer(call_retriever, citing(NOT_FOUND, "x"), strong).ask(QUESTION)
+    strong = AnswerConfig(override_not_found=-1.0)
+    answer = Answerer(call_retriever, citing(NOT_FOUND, "x"), FAKE_CONFIG, config=strong).ask(QUESTION)
     assert not answer.refused and answer.citations and NOT_FOUND not in answer.answer
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from rag import cli, settings
-from tests.conftest import SEEDS
 from rag.testing import FakeEmbedder
+from tests.conftest import SEEDS
 
 
 @pytest.fixture
@@ -99,11 +99,11 @@ def fake_answerer(monkeypatch: pytest.MonkeyPatch, fake_retriever):
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
     from rag.answer import Answerer
-    from tests.test_ground import FAKE_CONFIG
+    from tests.ground.common import FAKE_CONFIG
 
     reply = "Jens Stoltenberg said NATO is ready for a meaningful dialogue with Russia [1]."
 
-    def load(model=None, store_dir=None, corpus_dir=None, config=None, retriever=None):
+    def load(model=None, store_dir=None, corpus_dir=None, grounding=None, retriever=None, config=None):
         llm = None if model is None else FakeListChatModel(responses=[reply] * 20)
         return Answerer(retriever or fake_retriever, llm, FAKE_CONFIG)
 

@@ -50,9 +50,9 @@ def fake_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, corpus_copy: Path)
 def extractive_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     """`rag ask` answers with quotes over whatever retriever the CLI loaded (grounding tuned to fake vectors)."""
     from rag.answer import Answerer
-    from tests.test_ground import FAKE_CONFIG
+    from tests.ground.common import FAKE_CONFIG
 
-    def load(model=None, store_dir=None, corpus_dir=None, config=None, retriever=None):
+    def load(model=None, store_dir=None, corpus_dir=None, grounding=None, retriever=None, config=None):
         return Answerer(retriever, None, FAKE_CONFIG)
 
     monkeypatch.setattr(Answerer, "load", staticmethod(load))
@@ -335,7 +335,7 @@ def test_model_turns_queue_three_sessions() -> None:
 def test_threads_get_the_same_extractive_answers(fake_retriever) -> None:
     """Held before the probe (8 threads x 200 there; smaller here)."""
     from rag.answer import Answerer
-    from tests.test_ground import FAKE_CONFIG
+    from tests.ground.common import FAKE_CONFIG
 
     answerer = Answerer(fake_retriever, None, FAKE_CONFIG)
     questions = ["Co zaproponował Biden?", "Ce a spus Stoltenberg?", "Kiedy rozmowy w Genewie?", "NATO Rosja"] * 5
@@ -562,7 +562,7 @@ NEWS = [
 
 @pytest.mark.parametrize("line", INJECTIONS)
 def test_lines_addressed_to_an_assistant_are_recognised(line: str) -> None:
-    from rag.ground import looks_like_instruction
+    from rag.ground.lines import looks_like_instruction
     from rag.injection import addresses_assistant
 
     assert addresses_assistant(line) and looks_like_instruction(line)

@@ -30,11 +30,9 @@ def test_one_call_with_more_texts_than_the_bound(small_cache: BoundedCache) -> N
 
 
 def test_grounding_cache_filled_past_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rag.ground import embed_documents_cached  # the name the grounding and its callers use
-
     monkeypatch.setattr(vector_cache, "VECTORS", BoundedCache(vector_cache.MAX_VECTORS))
     texts = [f"t{i}" for i in range(vector_cache.MAX_VECTORS + 500)]
-    vectors = embed_documents_cached(FakeEmbedder(), texts)
+    vectors = vector_cache.embed_documents_cached(FakeEmbedder(), texts)
     assert len(vectors) == len(texts) and len(vector_cache.VECTORS) == vector_cache.MAX_VECTORS
 
 

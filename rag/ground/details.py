@@ -1,0 +1,143 @@
+"""Checkable details: the names, entities, numbers, dates, months and weekdays a text states.
+
+With a 384-dimension embedder these are the most reliable sign of a made-up sentence, so they are
+matched exactly (dates and month/weekday names mapped across languages, names transliterated).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rag.ground import lexicon
+from rag.ground.names import names_match, translit
+from rag.text import fold
+
+MONTH_WORDS = lexicon.merged_words(lexicon.MONTHS)
+DATE_MONTH_WORDS = lexicon.merged_words(lexicon.MONTHS, lexicon.MONTHS_ONLY_IN_DATES)
+WEEKDAY_WORDS = lexicon.merged_words(lexicon.WEEKDAYS)
+_NOT_NAMES = lexicon.words(lexicon.NOT_NAMES)
+_ACRONYMS = lexicon.merged(lexicon.ACRONYMS)
+_MONTH_RE = "|".join(sorted(DATE_MONTH_WORDS, key=len, reverse=True))
+_DAY = r"(\d{1,2})(?:st|nd|rd|th|\.)?"
+_RANGE = "-|–|—|" + lexicon.alternatives(lexicon.DAY_RANGE_WORDS)
+_RANGE_EN = "-|–|—|" + lexicon.DAY_RANGE_WORDS["en"]  # month-first dates are English word order
+DATE_DAY_FIRST = re.compile(rf"\b{_DAY}(?:\s*(?:{_RANGE})\s*{_DAY})?\s+(?:of\s+)?({_MONTH_RE})\b")
+DATE_MONTH_FIRST = re.compile(rf"\b({_MONTH_RE})\s+{_DAY}(?:\s*(?:{_RANGE_EN})\s*{_DAY})?\b(?!\d)")
+
+KIND_WEIGHT = {"date": 2.0, "num": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
+
+
+@dataclass(frozen=True)
+class Key:
+    """A checkable detail of a text: a name, entity, number, date, month or weekday."""
+
+    kind: str  # "date" | "month" | "weekday" | "num" | "count" | "entity" | "name"
+    value: str
+
+
+@dataclass(frozen=True)
+class LineKeys:
+    """What a source line offers to match against: exact keys ("date:30.12") and transliterated names."""
+
+    exact: frozenset[str]
+    names: tuple[str, ...]
+
+    def has(self, key: Key) -> bool:
+        if key.kind == "name":
+            return any(names_match(key.value, n) for n in self.names)
+        return f"{key.kind}:{key.value}" in self.exact
+
+
+def _date_keys(folded: str) -> tuple[list[Key], set[tuple[int, int]]]:
+    """Day+month dates in any of the known word orders, and the character spans they consumed."""
+    keys: list[Key] = []
+    spans: set[tuple[int, int]] = set()
+    for pattern, month_group, day_groups in ((DATE_DAY_FIRST, 3, (1, 2)), (DATE_MONTH_FIRST, 1, (2, 3))):
+        for m in pattern.finditer(folded):
+            month = DATE_MONTH_WORDS[m.group(month_group)]
+            days = [int(m.group(g)) for g in day_groups if m.group(g)]
+            if not all(1 <= d <= 31 for d in days):
+                continue
+            keys.extend(Key("date", f"{d}.{month}") for d in days)
+            keys.append(Key("month", str(month)))
+            spans.add(m.span())
+    return keys, spans
+
+
+def _in_spans(pos: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def _number_keys(folded: str, lang: str, skip: set[tuple[int, int]]) -> list[Key]:
+    """Digits (outside dates) as "num"; small number words of the text's language as "count".
+
+    Only digits are checked strictly (a wrong figure is a hallucination); "two" vs "dwie" is a hint.
+    """
+    keys = [Key("num", str(int(m.group()))) for m in re.finditer(r"\d+", folded)
+            if not _in_spans(m.start(), skip) and len(m.group()) <= 9]
+    words = lexicon.NUMBER_WORDS.get(lang, {})
+    keys += [Key("count", str(words[w])) for w in re.findall(r"[a-z]+", folded) if w in words]
+    return keys
+
+
+def _calendar_word_keys(folded: str) -> list[Key]:
+    words = re.findall(r"[a-z]+", folded)
+    return ([Key("month", str(MONTH_WORDS[w])) for w in words if w in MONTH_WORDS]
+            + [Key("weekday", str(WEEKDAY_WORDS[w])) for w in words if w in WEEKDAY_WORDS])
+
+
+def _entity(word: str, folded: str) -> str | None:
+    """The canonical entity an acronym names (NATO/OTAN, US/SUA), else None."""
+    if folded in _ACRONYMS and word.replace(".", "").isupper():
+        return _ACRONYMS[folded]
+    return None
+
+
+def _word_keys(text: str) -> list[Key]:
+    """Entities (any case) and other capitalised words as names.
+
+    A sentence-initial word is a name too unless it is a common word: "Macron told Putin…" must
+    be checked, "According to…" must not.
+    """
+    keys: list[Key] = []
+    for m in re.finditer(r"[^\W\d_]+(?:\.[^\W\d_]\b)?", text):
+        word, folded = m.group(), fold(m.group())
+        entity = _entity(word, folded)
+        if entity:
+            keys.append(Key("entity", entity))
+            continue
+        if not word[0].isupper() or folded in _NOT_NAMES:
+            continue
+        if folded in MONTH_WORDS or folded in WEEKDAY_WORDS or folded in DATE_MONTH_WORDS:
+            continue
+        if len(folded) <= 2 or (len(folded) == 3 and not word.isupper()):
+            continue  # "TV", "Mr", "Dl": too short to tell a name from an abbreviation
+        keys.append(Key("name", translit(word)))
+    return keys
+
+
+def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]:
+    """Names, entities, numbers, dates, months and weekdays of a sentence or line, without duplicates.
+
+    A claim's date "30 December" yields date+month keys only; a source line also yields its bare
+    numbers, so "30" in an answer still matches "30 grudnia".
+    """
+    folded = fold(text)
+    dates, spans = _date_keys(folded)
+    keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _calendar_word_keys(folded)
+    keys += _word_keys(text)
+    return list(dict.fromkeys(keys))
+
+
+def line_keys(text: str, lang: str = "", date: str = "") -> LineKeys:
+    """Evidence keys of a source line; the article's date ("2021-12") counts as said by every line."""
+    keys = extract_keys(text, lang, evidence=True)
+    exact = {f"{k.kind}:{k.value}" for k in keys if k.kind != "name"}
+    exact |= {f"{kind}:{k.value}" for k in keys if k.kind in ("num", "count") for kind in ("num", "count")}
+    if re.match(r"\d{4}-\d{2}", date or ""):
+        exact |= {f"num:{int(date[:4])}", f"month:{int(date[5:7])}"}
+    # Any longer word may answer a claim's name: "Minsk" is "mińskich", "Diplomacy" "dyplomacji".
+    words = {translit(w) for w in re.findall(r"[^\W\d_]{4,}", text)}
+    return LineKeys(frozenset(exact), tuple(sorted(words | {k.value for k in keys if k.kind == "name"})))

@@ -1,0 +1,31 @@
+"""Names across languages: one folded, transliterated form, and a match that allows inflection."""
+
+from __future__ import annotations
+
+import re
+
+from rag.text import fold
+
+# Spellings of one sound across Polish, Romanian and English transliterations, in replacement order.
+_DIGRAPHS = (("sz", "s"), ("cz", "c"), ("sh", "s"), ("kh", "h"), ("ch", "h"), ("w", "v"), ("ie", "e"),
+             ("j", "i"), ("y", "i"))
+
+
+def translit(word: str) -> str:
+    """Collapse Polish/Romanian/English spellings of one foreign name: Ławrow/Lavrov, Pieskow/Peskov."""
+    w = fold(word)
+    for a, b in _DIGRAPHS:
+        w = w.replace(a, b)
+    w = re.sub(r"c(?=[aoukrlt])", "k", w)
+    return re.sub(r"(.)\1+", r"\1", w)
+
+
+def names_match(a: str, b: str) -> bool:
+    """Two transliterated names match when one is an inflected form of the other (Putin/Putinowi)."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    if shorter < 4:
+        return False
+    need = max(4, min(shorter - 2, 6))
+    return a[:need] == b[:need]

@@ -1,0 +1,35 @@
+"""The language tables: keyed by language code, and every language has what the grounding looks up."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.ground import lexicon
+
+PER_LANGUAGE = ["ABBREVIATIONS", "SOURCE_LEADS", "MONTHS", "MONTHS_ONLY_IN_DATES", "WEEKDAYS", "NUMBER_WORDS",
+                "MARKER_CONJUNCTIONS", "DAY_RANGE_WORDS", "ACRONYMS", "NOT_NAMES", "ASKS_QUANTITY",
+                "ASKS_TIME_OPENERS", "ASKS_TIME", "REFUSALS"]
+
+
+@pytest.mark.parametrize("name", PER_LANGUAGE)
+def test_every_table_is_keyed_by_the_known_languages(name: str) -> None:
+    assert set(getattr(lexicon, name)) == set(lexicon.LANGUAGES)
+
+
+def test_month_tables_together_name_every_month() -> None:
+    months = lexicon.merged_words(lexicon.MONTHS, lexicon.MONTHS_ONLY_IN_DATES)
+    assert set(months.values()) == set(range(1, 13))
+    assert months["grudnia"] == months["decembrie"] == months["december"] == 12
+
+
+@pytest.mark.parametrize("question,kinds", [
+    ("How many troops were there?", ("num", "count")),
+    ("Ile minut trwała rozmowa?", ("num", "count")),
+    ("Kiedy rozmawiali?", ("date", "month", "weekday", "num")),
+    ("În ce zi au vorbit?", ("date", "month", "weekday", "num")),
+    ("Where was he when he called?", ()),
+])
+def test_asked_kinds_in_each_language(question: str, kinds: tuple[str, ...]) -> None:
+    from rag.ground.question import asked_kinds
+
+    assert asked_kinds(question) == kinds
