@@ -505,8 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from tqdm import tqdm
 
+    from evals.dataset import load_qa
     from rag import settings
-    from rag.evaluate import load_qa
 
     settings.set_offline()
     items = load_qa(split=args.split, limit=args.limit)
