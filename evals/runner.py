@@ -212,7 +212,9 @@ def run_evaluation(items: Sequence[QAItem], retriever: EvalRetriever, plan: RunP
     with the reason recorded, and the run goes on.
     """
     if detect is None:
-        from rag.language import detect_language as detect
+        from rag.language import detect_language
+
+        detect = detect_language
     started = time.perf_counter()
     results: Record = {"retrieval": {}, "answers": {}}
     for mode in plan.retrieval_modes:
