@@ -16,7 +16,6 @@ import argparse
 import gc
 import re
 import resource
-import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evals.stats import mean_or_nan, percentile_or_nan  # noqa: E402
 from rag.generate import answer_chain, stream_answer  # noqa: E402
 from rag.llm import _build_chat_model, resolve_model_path  # noqa: E402
 from rag.prompt import build_prompt, prompt_inputs  # noqa: E402
@@ -84,12 +84,12 @@ class Run:
 class Series:
     runs: list[Run] = field(default_factory=list)
 
-    def pct(self, attr: str, q: float) -> float:
-        values = sorted(getattr(r, attr) for r in self.runs)
-        return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+    def pct(self, attr: str, p: float) -> float:
+        """The p-th percentile (0-100) of one field over the runs, interpolated as everywhere (evals.stats)."""
+        return percentile_or_nan([getattr(r, attr) for r in self.runs], p)
 
     def mean(self, attr: str) -> float:
-        return statistics.fmean(getattr(r, attr) for r in self.runs)
+        return mean_or_nan(getattr(r, attr) for r in self.runs)
 
 
 def _perf(llama) -> tuple[int, float, int, float]:
@@ -208,8 +208,8 @@ def bench_threads(path: Path, threads: int | None, prompts: list[dict], args: ar
         "load_s": load_s,
         "rss_mb": rss_mb(),
         "series": series,
-        "prompt_tps": statistics.median(s[0] for s in speeds),
-        "gen_tps": statistics.median(s[1] for s in speeds),
+        "prompt_tps": percentile_or_nan([s[0] for s in speeds], 50),
+        "gen_tps": percentile_or_nan([s[1] for s in speeds], 50),
         "sample": series["warm"].runs[0].text,
     }
 
@@ -239,13 +239,13 @@ def report(results: list[dict], prompts_n: int, args: argparse.Namespace, assemb
         s = r["series"]
 
         def cell(name: str, attr: str, s: dict = s) -> str:
-            return f"{s[name].pct(attr, 0.5):.2f} / {s[name].pct(attr, 0.95):.2f}"
+            return f"{s[name].pct(attr, 50):.2f} / {s[name].pct(attr, 95):.2f}"
 
-        reused = statistics.median(w.prompt_tokens - w.evaluated for w in s["warm"].runs)
+        reused = percentile_or_nan([w.prompt_tokens - w.evaluated for w in s["warm"].runs], 50)
         overhead = s["warm"].mean("total") - s["raw"].mean("total")
         row = [
             str(r["threads"]), f"{r['load_s']:.2f}", f"{r['rss_mb']:.0f}",
-            f"{r['prompt_tps']:.1f}", f"{r['gen_tps']:.1f}", f"{s['cold'].pct('prompt_tokens', 0.5):.0f}",
+            f"{r['prompt_tps']:.1f}", f"{r['gen_tps']:.1f}", f"{s['cold'].pct('prompt_tokens', 50):.0f}",
             cell("cold", "ttft"), cell("warm", "ttft"), cell("raw", "ttft"),
             cell("cold", "total"), cell("warm", "total"), cell("raw", "total"),
             f"{reused:.0f}", f"{overhead:+.2f}s",

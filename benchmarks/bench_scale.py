@@ -45,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_corpus import write_corpus  # noqa: E402
 
+from evals.stats import mean_or_nan, percentile_or_nan  # noqa: E402
+
 NOISE = 0.02  # per-dimension noise of derived vectors (norm ~0.4 at 384 dims before renormalising)
 
 
@@ -215,10 +217,10 @@ def query_phase(work: Path) -> dict:
     sample = vectors[: min(len(vectors), 1000)]
     ann = [candidate_rows(store.dense, store.dense_vectors, q, 10, None)[:10] for q in sample]
     exact = exact_top(store, sample, 10)
-    recall = float(np.mean([len(set(a.tolist()) & set(e.tolist())) / 10 for a, e in zip(ann, exact)]))
-    ms = np.asarray(times) * 1000
+    recall = mean_or_nan([len(set(a.tolist()) & set(e.tolist())) / 10 for a, e in zip(ann, exact)])
+    ms = [t * 1000 for t in times]
     return {"load_s": load_s, "rss_bytes": rss_after, "rss_after_load_bytes": rss_load, "rss_before_load_bytes": before,
-            "query_p50_ms": float(np.percentile(ms, 50)), "query_p95_ms": float(np.percentile(ms, 95)),
+            "query_p50_ms": percentile_or_nan(ms, 50), "query_p95_ms": percentile_or_nan(ms, 95),
             "queries": len(times), "recall_at_10": recall}
 
 

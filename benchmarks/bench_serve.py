@@ -16,8 +16,6 @@ Run it with `nice -n 19` on a shared machine; the chat model takes both cores wh
 
 from __future__ import annotations
 
-from rag import settings
-
 import argparse
 import json
 import math
@@ -29,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +39,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evals.stats import percentile_or_nan  # noqa: E402
+from rag import settings  # noqa: E402
 from rag.serve.auth import is_loopback  # noqa: E402
 
 KINDS = ("search", "embeddings", "extractive", "chat")
@@ -67,16 +67,6 @@ class Level:
     clients: int
     wall_s: float
     samples: list[Sample] = field(default_factory=list)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def parse_mix(text: str) -> list[str]:
@@ -155,8 +145,8 @@ def summarise(level: Level) -> dict[str, Any]:
         if not mine:
             continue
         ok = [s.seconds for s in mine if s.status == 200]
-        per_kind[kind] = {"requests": len(mine), "ok": len(ok), "p50_s": round(percentile(ok, 50), 4),
-                          "p95_s": round(percentile(ok, 95), 4),
+        per_kind[kind] = {"requests": len(mine), "ok": len(ok), "p50_s": round(percentile_or_nan(ok, 50), 4),
+                          "p95_s": round(percentile_or_nan(ok, 95), 4),
                           "rejected": sum(1 for s in mine if s.status == 429),
                           "failed": sum(1 for s in mine if s.status not in (200, 429)),
                           "failures": dict(Counter(str(s.status) for s in mine if s.status not in (200, 429)))}

@@ -4,7 +4,7 @@
 
 Both backends search the same index of the seeds built with the real embedder (the FAISS files,
 and a Milvus Lite file beside them, or RAG_MILVUS_URI); hit@5 etc. are computed by
-`rag.evaluate.evaluate_retrieval`, as `rag eval --retrieval-only` does. Prints both and the
+`evals.runner.evaluate_retrieval`, as `rag eval --retrieval-only` does. Prints both and the
 difference; exits 1 when hit@5 differs by more than 0.02.
 """
 
@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=5)
     args = parser.parse_args(argv)
 
+    from evals.dataset import load_qa
+    from evals.runner import evaluate_retrieval
     from rag.embeddings import load_embedder
-    from rag.evaluate import evaluate_retrieval, load_qa
     from rag.milvus_store import MilvusRetriever
     from rag.retrievers import load_retriever
 

@@ -1,1 +1,3 @@
-"""Hand-written evaluation data for the RAG bot; see README.md. A package so tests can import validate."""
+"""The evaluation: the hand-written question sets (see README.md) and the code that scores retrieval
+and answers on them (`rag eval`): dataset, metrics, stats, protocols, runner, report, loaders, cli.
+"""

@@ -21,7 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.evaluate import QA_PATH, key_fact_score, load_qa, load_retriever
+from evals.dataset import QA_PATH, load_qa
+from evals.loaders import load_retriever
+from evals.metrics import key_fact_score
 
 
 def record_signals(qa: Path, corpus: Path | None, split: str, out: Path, model: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 K = 4
@@ -19,6 +20,26 @@ SYSTEM = ("Answer the question using only the context below. If the context does
 _DONT_KNOW = re.compile(r"\b(?:don'?t know|do not know|does not (?:contain|provide|mention|say)|no information|"
                         r"not (?:mentioned|provided|specified)|nie wiem|nie zawiera|brak informacji|nu știu|"
                         r"nu conține|nu există informații)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LineRef:
+    """One retrieved corpus line, which is also what the baseline cites."""
+
+    source: str
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class NaiveAnswer:
+    """The baseline's answer in the shape the eval runner scores (evals.protocols.EvalAnswer)."""
+
+    answer: str
+    refused: bool
+    citations: list[LineRef] = field(default_factory=list)
+    passages: list[LineRef] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class _Embeddings:
@@ -42,7 +63,7 @@ def _line_documents(chunks: list[Any]) -> list[Any]:
 
 
 class NaiveAnswerer:
-    """`ask()` like rag.answer.Answerer, built from stock LangChain parts."""
+    """`ask()` like rag.answer.Answerer (evals.protocols.EvalAnswerer), built from stock LangChain parts."""
 
     def __init__(self, chunks: list[Any], embedder: Any, llm: Any):
         import warnings
@@ -61,13 +82,13 @@ class NaiveAnswerer:
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", "{question}")])
         self.chain = prompt | llm | StrOutputParser()
 
-    def ask(self, question: str, **_: Any) -> dict[str, Any]:
+    def ask(self, question: str, mode: str = "naive", k: int = K, retrieval_mode: str = "dense") -> NaiveAnswer:
+        """Answer from the top K lines; `mode`, `k` and `retrieval_mode` are the runner's and are ignored."""
         started = time.perf_counter()
         docs = self.retriever.invoke(question)
         context = "\n\n".join(d.page_content for d in docs)
         text = self.chain.invoke({"context": context, "question": question})
-        spans = [{"source": d.metadata["source"], "start_line": d.metadata["line"], "end_line": d.metadata["line"]}
-                 for d in docs]
+        spans = [LineRef(d.metadata["source"], d.metadata["line"], d.metadata["line"]) for d in docs]
         total = time.perf_counter() - started
-        return {"answer": text, "refused": bool(_DONT_KNOW.search(text)), "citations": spans, "passages": spans,
-                "timings": {"total_s": total, "first_token_s": total}}
+        return NaiveAnswer(text, bool(_DONT_KNOW.search(text)), citations=spans, passages=spans,
+                           timings={"total_s": total, "first_token_s": total})

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make `rag` importable for the shared matcher
+if str(ROOT) not in sys.path:  # run as a script: make `evals` and `rag` importable for the shared matcher
     sys.path.insert(0, str(ROOT))
 
-from rag.evaluate import fact_present, fold  # noqa: E402
+from evals.metrics import fact_present  # noqa: E402
+from rag.text import fold_spaced  # noqa: E402
 
 QA_PATH = ROOT / "evals" / "qa.jsonl"
 SEEDS = ROOT / "seeds"
@@ -95,11 +96,11 @@ def check_reference_facts(row: dict[str, Any]) -> list[str]:
 
 
 def copied_ngram(question: str, seeds: dict[str, list[str]], n: int = COPY_NGRAM) -> str | None:
-    words = fold(question).split()
+    words = fold_spaced(question).split()
     grams = {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
     for lines in seeds.values():
         for line in lines:
-            folded = fold(line)
+            folded = fold_spaced(line)
             for gram in grams:
                 if gram in folded:
                     return gram

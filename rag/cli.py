@@ -306,7 +306,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
-    from rag.evaluate import main as eval_main
+    from evals.cli import main as eval_main
 
     return eval_main(rest)
 

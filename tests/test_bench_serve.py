@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 import sys
 from pathlib import Path
 
@@ -30,11 +29,6 @@ def test_mix_rotation_interleaves_by_weight() -> None:
     assert bench.parse_mix("search=2,chat=1") == ["search", "chat", "search"]
     with pytest.raises(SystemExit):
         bench.parse_mix("upload=1")
-
-
-def test_percentile_interpolates() -> None:
-    assert bench.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert math.isnan(bench.percentile([], 95))
 
 
 def test_level_counts_every_request_and_429s_as_rejected(tmp_path: Path, corpus_copy: Path) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evaluate import load_qa, make_answerer_factory, plan_configs, run_evaluation
+from evals.dataset import load_qa
+from evals.loaders import make_answerer_factory
+from evals.runner import plan_configs, run_evaluation
 
 # hit@5 of the default (hybrid) retriever per question language, test split (36 answerable questions).
 RETRIEVAL_FLOORS = {"en": 0.92, "pl": 0.91, "ro": 0.70, "all": 0.86}  # test split: measured 0.929 / 0.917 / 0.700 / 0.861
