@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from rag import settings
 from rag.answer import Answerer, AnswerError, select_context, validate_question
-from rag.present import LEAD_NOTES
 from rag.ground import Evidence, score_question
+from rag.languages import pack
 from rag.retrieve import Retriever
-from rag.types import Answer, Chunk, Passage
 from rag.testing import StaticRetriever
+from rag.types import Answer, Chunk, Passage
 from tests.fakes import FakeEmbedder
 from tests.test_ground import FAKE_CONFIG, S000, S001, S002, S003, S004, passage_at
 
@@ -220,7 +220,7 @@ def test_headline_question_gives_both_paths_from_the_cited_lines(real_answerer: 
     assert re.search(r"d[iy]plom", answer.answer.lower()), answer.answer
     assert re.search(r"sanc|sankc", answer.answer.lower()), answer.answer
     if lang == "ro":  # over a Polish line: a Romanian lead-in, the line's checked English rendering shown
-        assert answer.answer.startswith(LEAD_NOTES["ro"].split("{")[0]), answer.answer
+        assert answer.answer.startswith(pack("ro").lead_note.split("{")[0]), answer.answer
         assert any(c.translation and c.translation[:60] in answer.answer for c in polish), answer.answer
     else:
         assert detect_language(answer.answer) == lang, answer.answer
@@ -239,8 +239,8 @@ class PromptAwareChatModel(GenericFakeChatModel):
     prompts: list[list[BaseMessage]] = []
 
     def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any):  # type: ignore[override]
-        from langchain_core.outputs import ChatGenerationChunk
         from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
 
         self.prompts.append(messages)
         sources = str(messages[-1].content).split("<sources>")[-1].split("</sources>")[0]
