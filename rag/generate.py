@@ -40,8 +40,8 @@ def _condense_examples(packs: tuple[LanguagePack, ...]) -> list[tuple[str, str]]
     Fixed few-shot turns: small models copy a shown pattern far better than they follow a
     description, and being fixed they stay in the reusable KV-cache prefix.
     """
-    return [(CONDENSE_TEMPLATE.format(conversation=e.conversation, question=e.question, language=p.name), e.rewrite)
-            for p in packs if (e := p.condense_example)]
+    return [(CONDENSE_TEMPLATE.format(conversation=e.conversation, question=e.question, language=p.name),
+             e.rewrite) for p in packs if (e := p.condense_example)]
 
 
 condense_examples = languages.derived(_condense_examples)

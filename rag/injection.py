@@ -42,7 +42,7 @@ class _Patterns:
     acronym: re.Pattern[str]
     override: re.Pattern[str]  # orders to the reader's own rules: enough on their own
     framing: re.Pattern[str]  # a note headed for a machine reader
-    addressee: re.Pattern[str]  # someone told how to answer questions: a machine named, or the answering itself
+    addressee: re.Pattern[str]  # told how to answer questions: a machine named, or the answering itself
     directive: re.Pattern[str]  # an order about what to answer or say
 
 
@@ -59,7 +59,8 @@ def _combine(packs: tuple[LanguagePack, ...]) -> _Patterns:
         acronym=re.compile(rf"\b(?:{_either(a for k in kinds for a in k.acronyms)})\b\.?"),
         override=re.compile(_either(o for k in kinds for o in k.override), _FLAGS),
         framing=re.compile(_either(f for k in kinds for f in k.framing), _FLAGS),
-        addressee=re.compile(_either([rf"\b(?:{machine})\b", *(a for k in kinds for a in k.addressee)]), _FLAGS),
+        addressee=re.compile(_either([rf"\b(?:{machine})\b", *(a for k in kinds for a in k.addressee)]),
+                             _FLAGS),
         directive=re.compile(_either(d for k in kinds for d in k.directive), _FLAGS),
     )
 

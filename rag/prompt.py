@@ -59,8 +59,8 @@ _NOT_FOUND_EXAMPLE: tuple[dict[str, str], str] = (
 
 def _few_shot(packs: tuple[LanguagePack, ...]) -> list[tuple[dict[str, str], str]]:
     """(prompt inputs, reply) of every worked example, in pack order, the not-found one last."""
-    shots = [({"sources": p.answer_example.sources, "question": p.answer_example.question, "language": p.name},
-              p.answer_example.answer) for p in packs if p.answer_example]
+    shots = [({"sources": e.sources, "question": e.question, "language": p.name}, e.answer)
+             for p in packs if (e := p.answer_example)]
     return [*shots, _NOT_FOUND_EXAMPLE]
 
 

@@ -56,8 +56,9 @@ PACK = LanguagePack(
     native_name="English",
     lingua="ENGLISH",
     stopwords=frozenset("""
-        a an and are as at be by did do does for from had has have how in is it of on or that the this to was
-        were what when where which who whom why will with about after before into than then there their they
+        a an and are as at be by did do does for from had has have how in is it of on or that the this to
+        was were what when where which who whom why will with about after before into than then there their
+        they
     """.split()),
     no_answer="The sources do not contain the answer to this question.",
     refusal="The corpus does not say. None of the articles I can search answers this question.",
@@ -97,15 +98,17 @@ PACK = LanguagePack(
               6: ("saturday",), 7: ("sunday",)},
     number_words={"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                   "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifty": 50, "hundred": 100},
-    abbreviations=frozenset("""mr mrs ms dr prof st jr sr vs etc e.g i.e u.s u.k no gen col sen rep gov lt sgt capt
-        approx""".split()),
-    not_names=frozenset("""the a an in on at of for and but or he she it they we i you this that these those there his
-        her their its according however also both after before during while when what who whom whose which why how
-        where did does do is are was were will would can could should has have had if then yes no not mr mrs ms
-        president presidents minister secretary spokesman spokeswoman spokesperson prime general chief leader
-        leaders sources source article articles corpus council talks
-        here since although because instead only some many most other another such each every all none neither
-        either later earlier now meanwhile furthermore moreover additionally finally first second third overall
+    abbreviations=frozenset("""
+        mr mrs ms dr prof st jr sr vs etc e.g i.e u.s u.k no gen col sen rep gov lt sgt capt approx
+    """.split()),
+    not_names=frozenset("""
+        the a an in on at of for and but or he she it they we i you this that these those there his her
+        their its according however also both after before during while when what who whom whose which why
+        how where did does do is are was were will would can could should has have had if then yes no not mr
+        mrs ms president presidents minister secretary spokesman spokeswoman spokesperson prime general
+        chief leader leaders sources source article articles corpus council talks here since although
+        because instead only some many most other another such each every all none neither either later
+        earlier now meanwhile furthermore moreover additionally finally first second third overall
         specifically notably nevertheless thus therefore so as by with from to into about over under between
     """.split()),
     acronyms={"us": "us", "usa": "us", "u.s": "us", "nato": "nato", "eu": "eu", "un": "un"},

@@ -38,7 +38,7 @@ class InjectionPatterns:
     rag.injection joins, over all packs, into one regex per kind.
     """
 
-    triggers: tuple[str, ...] = ()  # substrings at least one of which every pattern below needs (a cheap pre-test)
+    triggers: tuple[str, ...] = ()  # substrings every pattern below needs one of (a cheap pre-test)
     acronyms: tuple[str, ...] = ()  # case-sensitive, before folding: "AI" is a machine, "ai" a Romanian word
     machine: str = ""  # the alternatives naming a machine reader, as one regex
     override: tuple[str, ...] = ()  # orders against the reader's own rules: enough on their own
@@ -95,13 +95,13 @@ class LanguagePack:
 
     # Checkable details of sentences and lines (rag.ground)
     months: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # month -> names with inflected forms
-    date_months: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # month words only read inside a date
+    date_months: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # month words only inside a date
     weekdays: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # ISO weekday -> names and forms
     number_words: Mapping[str, int] = field(default_factory=dict)  # small numbers written as words
     abbreviations: frozenset[str] = frozenset()  # a full stop after these does not end a sentence
     not_names: frozenset[str] = frozenset()  # words often capitalised that are no names
     acronyms: Mapping[str, str] = field(default_factory=dict)  # written acronym -> entity ("sua" -> "us")
-    model_refusal: str = ""  # regex alternatives (whole words, any case): the model says the sources lack the answer
+    model_refusal: str = ""  # regex alternatives (whole words, any case): "the sources do not say"
 
     injection: InjectionPatterns = InjectionPatterns()
 

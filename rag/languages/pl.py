@@ -50,7 +50,8 @@ PACK = LanguagePack(
     lingua="POLISH",
     stopwords=frozenset("""
         i w we z ze na do nie się sie to że ze jak jest są sa o od po za co czy dla przez oraz a ale lub by
-        był byl była byla było bylo jaki jaka jakie które ktore który ktory kiedy gdzie kto ten ta te tym tej
+        był byl była byla było bylo jaki jaka jakie które ktore który ktory kiedy gdzie kto ten ta te tym
+        tej
     """.split()),
     capitals="ĄĆĘŁŃÓŚŹŻ",
     letters="ąćęłńśźż",
@@ -95,14 +96,16 @@ PACK = LanguagePack(
     number_words={"dwukrotnie": 2, "trzykrotnie": 3, "dwa": 2, "dwie": 2, "dwoch": 2, "dwoma": 2, "trzy": 3,
                   "trzech": 3, "cztery": 4, "czterech": 4, "piec": 5, "pieciu": 5, "szesc": 6, "szesciu": 6,
                   "siedem": 7, "osiem": 8, "dziewiec": 9, "dziesiec": 10, "piecdziesiat": 50, "sto": 100},
-    abbreviations=frozenset("""r tj np m.in ok godz ul wg tzw plk sw itd itp tys mln mld zob br nr pt ds jw ww dot ang
-        ros""".split()),
-    not_names=frozenset("""w we z ze na do od po o u i a ale oraz lub ze to ten ta te tak jak gdy kiedy wedlug ponadto
-        jednak takze rowniez obaj obie oba on ona ono oni one jego jej ich co kto czy dlaczego jaki jaka jakie ile gdzie
-        prezydent prezydenta prezydentem premier minister rzecznik rzeczniczka szef sekretarz pan pani zrodla
-        zrodlo korpus rada rady
-        natomiast dodatkowo nastepnie wczesniej pozniej poza przed podczas chociaz poniewaz zas tylko wszystkie
-        zaden nie tym tego przy dla bez pod nad miedzy""".split()),
+    abbreviations=frozenset("""
+        r tj np m.in ok godz ul wg tzw plk sw itd itp tys mln mld zob br nr pt ds jw ww dot ang ros
+    """.split()),
+    not_names=frozenset("""
+        w we z ze na do od po o u i a ale oraz lub ze to ten ta te tak jak gdy kiedy wedlug ponadto jednak
+        takze rowniez obaj obie oba on ona ono oni one jego jej ich co kto czy dlaczego jaki jaka jakie ile
+        gdzie prezydent prezydenta prezydentem premier minister rzecznik rzeczniczka szef sekretarz pan pani
+        zrodla zrodlo korpus rada rady natomiast dodatkowo nastepnie wczesniej pozniej poza przed podczas
+        chociaz poniewaz zas tylko wszystkie zaden nie tym tego przy dla bez pod nad miedzy
+    """.split()),
     acronyms={"usa": "us", "nato": "nato", "ue": "eu", "onz": "un"},
     model_refusal=r"nie (?:zawiera\w*|podaj\w*|wspomina\w*|mówi\w*|ma informacji)|brak (?:informacji|danych)",
     injection=INJECTION,

@@ -47,8 +47,8 @@ PACK = LanguagePack(
     native_name="română",
     lingua="ROMANIAN",
     stopwords=frozenset("""
-        și si în in la cu de din pe ce cum care este sunt a al ale ai că ca să sa nu se un o unei unui lui mai
-        fost au fi cine când cand unde despre pentru
+        și si în in la cu de din pe ce cum care este sunt a al ale ai că ca să sa nu se un o unei unui lui
+        mai fost au fi cine când cand unde despre pentru
     """.split()),
     capitals="ÂÎȘȚĂ",
     letters="ăâîșşțţ",
@@ -79,10 +79,12 @@ PACK = LanguagePack(
     number_words={"doi": 2, "doua": 2, "trei": 3, "patru": 4, "cinci": 5, "sase": 6, "sapte": 7, "zece": 10,
                   "cincizeci": 50, "suta": 100},
     abbreviations=frozenset("dl dna dvs art sf mil str".split()),
-    not_names=frozenset("""in la pe de din cu si dar iar ca el ea ei ele acesta aceasta potrivit conform totusi insa ce
-        cine care cand unde cum presedintele presedinte ministrul secretarul purtatorul sursele sursa corpusul
-        apoi ulterior anterior totodata desi pentru deoarece doar toate niciun ambele nu acest aceasta aceste
-        astfel dupa inainte intre sub""".split()),
+    not_names=frozenset("""
+        in la pe de din cu si dar iar ca el ea ei ele acesta aceasta potrivit conform totusi insa ce cine
+        care cand unde cum presedintele presedinte ministrul secretarul purtatorul sursele sursa corpusul
+        apoi ulterior anterior totodata desi pentru deoarece doar toate niciun ambele nu acest aceasta
+        aceste astfel dupa inainte intre sub
+    """.split()),
     acronyms={"sua": "us", "nato": "nato", "otan": "nato", "ue": "eu"},
     model_refusal=r"nu (?:conțin\w*|spun\w*|menționeaz\w*|preciz\w*|oferă)|nu există informații",
     injection=INJECTION,
