@@ -27,16 +27,25 @@ What the fields are for, in short:
 - ``date_prepositions``, ``asks_quantity``, ``asks_time``, ``time_openers``: how questions name
   a date or ask for a figure or a time.
 - ``months``, ``date_months``, ``weekdays``, ``number_words``, ``abbreviations``, ``not_names``,
-  ``acronyms``, ``model_refusal``: what the grounding check reads in sentences and lines.
+  ``acronyms``, ``model_refusal`` (and ``refusal``, ``asks_quantity``, ``asks_time``,
+  ``time_openers``): what the grounding check reads in sentences, lines and questions. rag.ground
+  still keeps its own copies of these; tests/languages/test_packs.py holds the two equal until
+  it reads the packs.
 - ``injection``: how a line addressing an AI reader is worded (rag.injection).
-Empty fields are allowed: a language without an example simply shows none.
+Empty fields are allowed: a language without an example simply shows none. Two costs to know:
+an ``answer_example`` adds a turn to every answer prompt (a longer fixed prefix to evaluate
+once), and without ``lingua`` questions in the language are never recognised as such.
+Packs combine in the order of ``packs()``: English first, then by code.
 
 A question in a language without a pack
 ---------------------------------------
-``rag.language.answer_language`` answers it in English (``DEFAULT``): ``fallback(code)`` gives
-the English pack for any code without one. Documents in such a language are still indexed and
-quoted as they are; their words are not stop words anywhere and they get no renderings unless
-``rag.language`` knows the language's name.
+``rag.language.answer_language`` answers it in English (``DEFAULT``), and ``fallback(code)``
+gives the English pack for any code without one, so lead-ins and notes come out in English.
+Documents in such a language are still indexed, quoted and rendered into English like any other
+(the rendering prompt names the language by ``rag.language.language_names``, else by its code);
+only its function words stay in the keyword index and its capitals do not open sentences. The
+detector tells a few such languages apart (``rag.language.OTHER_LANGUAGES``) so that, say, a
+German document is not taken for Polish.
 """
 
 from __future__ import annotations
