@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.language import LANGUAGE_NAMES as LANGUAGES
+from rag.language import language_names
 from rag.types import Answer, Chunk, Citation, Passage
 
 # One pass over the raw text: HTML specials and the characters Markdown would act on.
@@ -72,7 +72,7 @@ def escape(text: str) -> str:
 
 
 def language_name(code: str) -> str:
-    return LANGUAGES.get(code, code or "unknown language")
+    return language_names().get(code, code or "unknown language")
 
 
 def line_range(start: int, end: int) -> str:

@@ -32,6 +32,7 @@ from app.engine import (  # noqa: E402
 )
 from app.session import ask_example, init_session  # noqa: E402
 from app.sidebar import MODEL_LABELS, sidebar  # noqa: E402
+from rag import languages  # noqa: E402
 from rag.types import Answer  # noqa: E402
 
 log = logging.getLogger("rag.app")
@@ -270,7 +271,8 @@ def main() -> None:
     engine = prepare_engine()
     sidebar(engine)
     llm = prepare_llm(st.session_state.model_size) if st.session_state.answer_mode == "llm" else None
-    typed = st.chat_input("Ask about the articles — English, polski, română")  # pinned to the bottom
+    spoken = ", ".join(p.native_name for p in languages.packs())
+    typed = st.chat_input(f"Ask about the articles — {spoken}")  # pinned to the bottom
     incoming = prepare_question(typed or st.session_state.pop("pending", None))
     # A fixed slot, emptied explicitly: otherwise the previous run's welcome lingers (greyed out)
     # under the first question until the whole answer is done.

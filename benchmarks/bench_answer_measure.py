@@ -159,13 +159,13 @@ def capture_calls(llama: Any) -> Iterator[list[dict[str, Any]]]:
 
 def outcome_of(answer: Any, used_model: bool) -> str:
     """How the pipeline ended: model answer, quoted lines after a rejected draft, or a refusal."""
-    from rag.extractive import LEAD_INS
+    from rag.languages import fallback
 
     if not used_model:
         return "gate"
     if answer.refused:
         return "refused"
-    lead = LEAD_INS.get(answer.language, LEAD_INS["en"]).split("{note}")[0]
+    lead = fallback(answer.language).lead_in.split("{note}")[0]
     return "quoted" if answer.answer.startswith(lead) else "answered"
 
 

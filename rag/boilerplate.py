@@ -19,21 +19,38 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag import languages
 from rag.corpus import Document
+from rag.languages import LanguagePack
 
 MIN_REPEAT_CHARS = 25  # short repeated lines ("–", "Foto") are not worth flagging as banners
 COPY_SHARE = 0.5  # documents are copies when shared lines hold this share of the smaller one's text
 COPY_MIN_LINES = 2  # ... and they share at least this many lines (one shared banner is no copy)
-# File names that say "I am the copy" (file managers and downloads in en/pl/ro): the other one is kept.
-COPY_NAME = re.compile(r"\bcopy\b|\bkopia\b|\bcopie\b|\(\d+\)|\s-\s\d+$|_\d+$", re.I)
-FURNITURE = [
-    (re.compile(r"^READ\s{1,3}\S"), "teaser of another article"),
-    (re.compile(r"^(lasă un răspuns|leave a (reply|comment)|zostaw komentarz|dodaj komentarz)\W*$", re.I),
-     "comment form"),
-    (re.compile(r"adresa ta de email nu va fi publicat|your email address will not be published|"
-                r"twój adres e-?mail nie zostanie opublikowany", re.I), "comment form"),
-    (re.compile(r"^(?:[\w-]+\.)+[a-z]{2,4}(?:\s*/\s*(?:[\w-]+\.)+[a-z]{2,4})+\s*$", re.I), "source credits"),
-]
+
+
+def _copy_name(packs: tuple[LanguagePack, ...]) -> re.Pattern[str]:
+    """File names that say "I am the copy" (file managers and downloads, in every pack's language):
+    the other one is kept."""
+    words = "|".join(re.escape(w) for p in packs for w in p.copy_words) or "(?!)"
+    return re.compile(rf"\b(?:{words})\b|\(\d+\)|\s-\s\d+$|_\d+$", re.I)
+
+
+def _furniture(packs: tuple[LanguagePack, ...]) -> list[tuple[re.Pattern[str], str]]:
+    """One-off furniture the repeat rule cannot see, as (pattern, reason), tried in order."""
+    teasers = "|".join(re.escape(w) for p in packs for w in p.teaser_words)
+    headings = "|".join(h for p in packs for h in p.comment_headings)
+    notices = "|".join(n for p in packs for n in p.comment_notices)
+    rules = [
+        (re.compile(rf"^(?:{teasers})\s{{1,3}}\S") if teasers else None, "teaser of another article"),
+        (re.compile(rf"^(?:{headings})\W*$", re.I) if headings else None, "comment form"),
+        (re.compile(notices, re.I) if notices else None, "comment form"),
+        (re.compile(r"^(?:[\w-]+\.)+[a-z]{2,4}(?:\s*/\s*(?:[\w-]+\.)+[a-z]{2,4})+\s*$", re.I), "source credits"),
+    ]
+    return [(pattern, reason) for pattern, reason in rules if pattern is not None]
+
+
+copy_name = languages.derived(_copy_name)
+furniture = languages.derived(_furniture)
 
 
 def normalise(line: str) -> str:
@@ -50,7 +67,7 @@ def repeated_lines(docs: Iterable[Document]) -> set[str]:
 
 def furniture_reason(line: str) -> str | None:
     stripped = line.strip()
-    for pattern, reason in FURNITURE:
+    for pattern, reason in furniture():
         if pattern.search(stripped):
             return reason
     return None
@@ -94,7 +111,7 @@ def copy_groups(docs: list[Document]) -> list[int]:
     """
     shared_chars, shared_lines = _shared(_line_positions(docs))
     size = [_long_chars(doc) for doc in docs]
-    rank = {i: (bool(COPY_NAME.search(Path(doc.source).stem)), doc.source) for i, doc in enumerate(docs)}
+    rank = {i: (bool(copy_name().search(Path(doc.source).stem)), doc.source) for i, doc in enumerate(docs)}
     group = list(range(len(docs)))
 
     def root(i: int) -> int:

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rag import languages
 from rag.corpus import Document
+from rag.languages import LanguagePack
 from rag.types import Chunk
 
 
@@ -88,9 +90,16 @@ def chunk_document(doc: Document, params: ChunkingParams | None = None) -> list[
     return chunks
 
 
-# A sentence ends at . ! ? or … (maybe followed by a closing quote) before a capital, digit or opening
-# quote/dash. Abbreviations like "r." before a lower-case word therefore do not split.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”»’]?\s+(?=[\"„«“–—-]?\s*[A-ZĄĆĘŁŃÓŚŹŻÂÎȘȚĂ0-9])")
+def _sentence_end(packs: tuple[LanguagePack, ...]) -> re.Pattern[str]:
+    """A sentence ends at . ! ? or … (maybe followed by a closing quote) before a capital of any
+    pack's language, a digit or an opening quote/dash. Abbreviations like "r." before a lower-case
+    word therefore do not split."""
+    capitals = re.escape("".join(p.capitals for p in packs))
+    return re.compile(rf"(?<=[.!?…])[\"”»’]?\s+(?=[\"„«“–—-]?\s*[A-Z{capitals}0-9])")
+
+
+sentence_end = languages.derived(_sentence_end)
+
 MIN_SENTENCE_CHARS = 40  # shorter pieces ("– wskazał.") are glued to the sentence before them
 
 
@@ -101,8 +110,9 @@ def sentences(text: str, min_chars: int = MIN_SENTENCE_CHARS) -> list[str]:
     answers a question is a sharper match on its own (see rag.retrieve).
     """
     out: list[str] = []
+    split_at = sentence_end()
     for line in text.split("\n"):
-        for piece in _SENTENCE_END.split(line):
+        for piece in split_at.split(line):
             piece = piece.strip()
             if not piece:
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rag import languages
 from rag.answer_config import AnswerConfig
 from rag.ground.evidence import Evidence
 from rag.ground.question import QuestionEvidence, low_evidence, score_question
@@ -15,31 +16,21 @@ from rag.ground.refusal import refusal_answer
 from rag.present import excerpt, is_rendered_for
 from rag.types import Answer, Citation
 
-LEAD_INS = {
-    "en": "Here is what the articles say{note}:",
-    "pl": "Oto co podają artykuły{note}:",
-    "ro": "Iată ce spun articolele{note}:",
-}
-# Quoted lines stay in the source language; say so when it is not the question's.
-LANGUAGE_NOTES = {
-    "en": {"pl": " (quoted in Polish)", "ro": " (quoted in Romanian)", "mixed": " (quoted in the original languages)"},
-    "pl": {"en": " (cytaty po angielsku)", "ro": " (cytaty po rumuńsku)", "mixed": " (cytaty w oryginale)"},
-    "ro": {"en": " (citate în engleză)", "pl": " (citate în poloneză)", "mixed": " (citate în limba originală)"},
-}
-
 
 def lead_in(language: str, source_langs: set[str]) -> str:
-    """One line introducing the quotes, in the question's language."""
-    lang = language if language in LEAD_INS else "en"
-    foreign = {s for s in source_langs if s and s != lang}
-    notes = LANGUAGE_NOTES[lang]
+    """One line introducing the quotes, in the question's language (the default one without a pack).
+
+    Quoted lines stay in the source language; the note says so when it is not the question's.
+    """
+    lang = languages.fallback(language)
+    foreign = {s for s in source_langs if s and s != lang.code}
     if not foreign:
         note = ""
-    elif len(foreign) == 1 and lang not in source_langs:
-        note = notes.get(next(iter(foreign)), "")
+    elif len(foreign) == 1 and lang.code not in source_langs:
+        note = lang.quoted_in.get(next(iter(foreign)), "")
     else:  # several languages, possibly including the question's own
-        note = notes["mixed"]
-    return LEAD_INS[lang].format(note=note)
+        note = lang.quoted_mixed
+    return lang.lead_in.format(note=note)
 
 
 def pick_lines(qe: QuestionEvidence, evidence: Evidence, config: AnswerConfig = AnswerConfig()) -> list[int]:

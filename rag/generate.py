@@ -12,6 +12,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
+from rag import languages
+from rag.languages import LanguagePack
 from rag.prompt import answer_grammar, build_prompt, language_name, prompt_inputs
 
 CONDENSE_MAX_TOKENS = 64
@@ -24,29 +26,25 @@ Replace pronouns and vague references with the people, places, dates and topics 
 Keep the names that the follow-up question mentions. Keep its language. Do not answer it.
 Output only the rewritten question."""
 
-# Fixed few-shot turns: small models copy a shown pattern far better than they follow a description,
-# and being fixed they stay in the reusable KV-cache prefix.
-CONDENSE_EXAMPLES: list[tuple[str, str]] = [
-    (
-        "Conversation:\nUser: Who did the French president meet in May?\n"
-        "Assistant: He met the German chancellor in Berlin [1].\n\n"
-        "Follow-up question: And what did they agree on?\nLanguage: English",
-        "What did the French president and the German chancellor agree on in Berlin in May?",
-    ),
-    (
-        "Conversation:\nUser: Co powiedział minister zdrowia o szczepieniach?\n"
-        "Assistant: Minister zapowiedział trzecią dawkę od listopada [1].\n\n"
-        "Follow-up question: A co na to premier?\nLanguage: Polish",
-        "Co premier powiedział o zapowiedzi trzeciej dawki szczepionki od listopada?",
-    ),
-]
-
 CONDENSE_TEMPLATE = """\
 Conversation:
 {conversation}
 
 Follow-up question: {question}
 Language: {language}"""
+
+
+def _condense_examples(packs: tuple[LanguagePack, ...]) -> list[tuple[str, str]]:
+    """(user turn, rewrite) of each pack's worked follow-up, in pack order.
+
+    Fixed few-shot turns: small models copy a shown pattern far better than they follow a
+    description, and being fixed they stay in the reusable KV-cache prefix.
+    """
+    return [(CONDENSE_TEMPLATE.format(conversation=e.conversation, question=e.question, language=p.name),
+             e.rewrite) for p in packs if (e := p.condense_example)]
+
+
+condense_examples = languages.derived(_condense_examples)
 
 _LEADING_LABEL = re.compile(r"^\s*(standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
 
@@ -115,7 +113,7 @@ def fixed_prompt_text() -> str:
 
 def _condense_prompt() -> ChatPromptTemplate:
     shots: list[tuple[str, str]] = []
-    for user, rewrite in CONDENSE_EXAMPLES:
+    for user, rewrite in condense_examples():
         shots += [("human", _escape_braces(user)), ("ai", _escape_braces(rewrite))]
     return ChatPromptTemplate.from_messages(
         [("system", CONDENSE_SYSTEM), *shots, ("human", CONDENSE_TEMPLATE)]

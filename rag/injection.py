@@ -19,118 +19,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from rag import languages
+from rag.languages import LanguagePack
 from rag.text import fold
 
 __all__ = ["addresses_assistant", "flag_documents"]
 
 _FLAGS = re.UNICODE  # the text is case-folded first (see _fold)
 
-# Every pattern below needs one of these (an addressee, an override verb, a framing noun). Most
-# news lines hold none, and a substring test is ~100x cheaper than the patterns themselves.
-_TRIGGERS = ("assist", "asyst", "asist", "aimachine", "model", "bot", "gpt", "artificial", "sztuczn",
-             "inteligent", "ignor", "disregard", "forget", "override", "bypass", "pomin", "zapomn", "uita",
-             "nu tine cont", "nie zwazaj", "prompt", "instruc", "instrukc", "jailbreak", "developer mode",
-             "only with", "question", "quer", "user", "uzytkown", "utilizator", "pytan", "intreb", "asked",
-             "zapytan", "reader", "llm", "automated", "bocie", "interog")
+# The word the machine acronyms ("AI", "LLM", "IA") become before folding; pack patterns name it.
+MACHINE_WORD = "aimachine"
 
-# Who is addressed: a machine reader. "assistant" is not followed by a job title (news has
-# "Assistant Secretary of State ...").
-_MACHINE_EN = (r"(?:aimachine|artificial intelligence|(?:large )?language models?|llms?|chat ?bots?|bots?|"
-               r"gpt\w*|reader[- ]?bots?|automated (?:readers?|systems?|assistants?)|"
-               r"(?:aimachine |virtual |digital )?assistants?"
-               r"(?! (?:secretary|director|professor|manager|minister|coach|editor|chief|attorney|"
-               r"commissioner|general|to the|principal|deputy)))")
-_MACHINE_PL = (r"(?:aimachine|sztuczn\w+ inteligencj\w+|model\w* jezykow\w+|model\w* aimachine|"
-               r"czat ?bot\w*|chat ?bot\w*|"
-               r"bot(?:a|em|cie|owi|y|ow)?|asystenc\w*|asystent(?:a|em|owi|ow|ka|ki|ce|y|om|ami)?"
-               r"(?! (?:sekretarza|ministra|prezydenta|trenera|profesora|dyrektora|redakcji)))")
-_MACHINE_RO = (r"(?:aimachine|inteligent\w+ artificial\w+|model\w* (?:de limbaj|lingvistic\w*|aimachine)|"
-               r"chat ?bot\w*|"
-               r"bot(?:ul|ului|ule|i|ii|ilor)?|asistent(?:ul|ului|ule|ului|i|ii|ilor|e|a|a)?"
-               r"(?! (?:al |(?:de )?secretar\w*|ministr\w*|director\w*|profesor\w*|manager\w*)))")
-_MACHINE = rf"(?:{_MACHINE_EN}|{_MACHINE_PL}|{_MACHINE_RO})"
 
-# Orders to the reader's own rules: enough on their own.
-_OVERRIDE = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines|"
-    r"context|everything (?:above|before))\b|"
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|"
-    r"preceding|foregoing|original)\b|"
-    r"\bsystem prompt\b|\bnew instructions?\s*:|\bjailbreak\b|\bdeveloper mode\b|"
-    r"\b(?:reply|respond|answer)\s+only\s+with\b|"
-    r"\b(?:zignoruj|ignoruj|pomin|zapomnij|nie zwazaj na)\w*\b.{0,40}\b(?:instrukcj\w*|polece\w*|zasad\w*|"
-    r"regu\w*|wytyczn\w*)|"
-    r"\b(?:zignoruj|ignoruj|zapomnij)\w*\s+(?:o\s+)?(?:wszystk\w+\s+)?(?:poprzedni\w*|wczesniejsz\w*|"
-    r"powyzsz\w*)|"
-    r"\b(?:ignora|ignorati|ignora|uita|uitati|nu tine cont)\w*\b.{0,40}\b(?:instructiun\w*|regul\w*|"
-    r"indicati\w*|directiv\w*|anterioar\w*|precedent\w*|de mai sus)",
-    _FLAGS,
-)
+@dataclass(frozen=True)
+class _Patterns:
+    """The packs' pieces (rag.languages.InjectionPatterns) joined into one regex per kind."""
 
-# A note headed for a machine reader.
-_FRAMING = re.compile(
-    rf"\b(?:note|message|instructions?|reminder|attention|warning|hint|memo|notice)\s+(?:for|to)\s+"
-    rf"(?:the\s+|any\s+|all\s+|every\s+)?{_MACHINE_EN}\b|"
-    rf"\b(?:dear|hey|hello|attention|hi)\s*,?\s+(?:the\s+)?{_MACHINE_EN}\b|"
-    rf"\bif you(?: a|')re (?:an? |the )?{_MACHINE_EN}\b|"
-    rf"\b{_MACHINE_EN} (?:that is |who is |which is )?"
-    rf"(?:reading|processing|summari[sz]ing|parsing|answering from) (?:this|these|the following)\b|"
-    rf"\b{_MACHINE_PL} (?:czytajac\w*|przetwarzajac\w*|streszczajac\w*|"
-    rf"ktor\w+ (?:czyta|przetwarza|streszcza))\b|"
-    rf"\b{_MACHINE_RO} (?:care|ce) (?:citeste|proceseaza|rezuma|analizeaza)\b|"
-    rf"\b(?:uwaga|wiadomosc|informacja|instrukcj\w*|polecenie|notatka|komunikat|wskazowka)\s+(?:dla|do)\s+"
-    rf"(?:kazdego\s+|wszystkich\s+)?{_MACHINE_PL}\b|"
-    rf"\b(?:drogi|droga|hej|halo)\s*,?\s+(?:asystencie|aimachine|modelu|bocie|czatbocie|chatbocie)\b|"
-    rf"\bjesli jestes\s+(?:asystentem|aimachine|modelem|botem|czatbotem|chatbotem|sztuczna inteligencja)\b|"
-    rf"\b(?:nota|mesaj|instructiun\w*|atentie|avertisment|indicatie|mentiune)\s+(?:pentru|catre)\s+"
-    rf"(?:orice\s+|toti\s+)?{_MACHINE_RO}\b|"
-    rf"\b(?:draga|stimate|salut)\s*,?\s+(?:asistent\w*|aimachine|model\w*|chatbot\w*|bot\w*)\b|"
-    rf"\bdaca (?:esti|sunteti)\s+(?:un\s+|o\s+)?(?:asistent\w*|aimachine|model\w*|chatbot\w*|bot\w*|"
-    rf"inteligenta artificiala)\b",
-    _FLAGS,
-)
+    triggers: tuple[str, ...]  # every pattern needs one: a substring test is ~100x cheaper than the regexes
+    acronym: re.Pattern[str]
+    override: re.Pattern[str]  # orders to the reader's own rules: enough on their own
+    framing: re.Pattern[str]  # a note headed for a machine reader
+    addressee: re.Pattern[str]  # told how to answer questions: a machine named, or the answering itself
+    directive: re.Pattern[str]  # an order about what to answer or say
 
-# Someone being told how to answer questions: a machine named, or the question-answering itself.
-_ADDRESSEE = re.compile(
-    rf"\b{_MACHINE}\b|"
-    r"\b(?:any|every|all|each)\s+(?:\w+\s+)?(?:questions?|queries|prompts?|users?)\b|"
-    r"\bwhen(?:ever)? (?:you are |you're )?(?:asked|questioned)\b|\bthe user\b|"
-    r"\b(?:kazde|kazdego|dowolne|jakiekolwiek|wszystkie|kazda)\s+(?:\w+\s+)?(?:pytani\w*|zapytani\w*)|"
-    r"\buzytkownik\w*\b|\bzapytany\b|"
-    r"\b(?:orice|oricare|toate|fiecare)\s+(?:\w+\s+)?(?:intrebar\w*|intrebar\w*|interogar\w*)|"
-    r"\butilizator\w*\b|\bintrebat\b",
-    _FLAGS,
-)
 
-# An order about what to answer or say.
-_DIRECTIVE = re.compile(
-    r"\b(?:must|should|shall|has to|have to|needs? to|are to|is to|always|never|only|please|will)\s+"
-    r"(?:\w+\s+){0,2}?(?:answer|reply|respond|say|output|print|write|state|cite|repeat|mention|ignore|"
-    r"disregard|forget|pretend|refuse|return|claim|tell|include|begin|start|end|use)\w*\b|"
-    r"\bthe only (?:correct|right|valid|acceptable|true|permitted|allowed|proper) (?:reply|answer|response|"
-    r"output)\b|"
-    r"\b(?:reply|answer|respond)\w* (?:with|by saying|exclusively|simply)\b|\bsingle word\b|\bone word\b|"
-    r"(?:^|[.:;!?,]\s+)(?:answer|reply|respond|say|output|print|write|ignore|disregard|forget|pretend|repeat|"
-    r"always|never|do not|don't)\b|"
-    r"\b(?:musi\w*|powin\w+|nalezy|trzeba|zawsze|nigdy|tylko|wylacznie|prosze)\s+(?:\w+\s+){0,2}?"
-    r"(?:odpowi\w+|odpisz\w*|napisz\w*|napisac|pisz\w*|powiedz\w*|powiedziec|mow\w*|podaj\w*|podac|cytuj\w*|"
-    r"zignoruj\w*|ignoruj\w*|zwroc|zwracac|wypisz\w*|twierdz\w*|udawa\w*)\b|"
-    r"\bjedyn\w+ (?:poprawn|prawidlow|wlasciw|sluszn|dopuszczaln|dozwolon)\w* odpowiedzi?\w*\b|"
-    r"\b(?:jednym|pojedynczym) slowem\b|"
-    r"(?:^|[.:;!?,]\s+)(?:odpowiedz|odpowiadaj|napisz|powiedz|zignoruj|ignoruj|zapomnij|pomin|udawaj|podaj|"
-    r"wypisz|cytuj)\b|\bodpowiadaj\b|\bodpowiedz (?:tylko|wylacznie|zawsze|jednym)\b|"
-    r"\b(?:trebuie|intotdeauna|mereu|niciodata|doar|numai|te rog|va rog)\s+(?:sa\s+)?(?:\w+\s+){0,2}?"
-    r"(?:raspun\w+|scri\w+|spun\w+|ignor\w+|cit\w+|afis\w+|repet\w+|pretind\w+|mentionez\w+)\b|"
-    r"\bsingurul raspuns (?:corect|valid|acceptabil|bun|permis|adevarat)\b|"
-    r"\b(?:un singur|un) cuvant\b|"
-    r"(?:^|[.:;!?,]\s+)(?:raspunde|raspundeti|scrie|scrieti|spune|spuneti|ignora|ignorati|uita|uitati|"
-    r"afiseaza|repeta)\b|\braspunde(?:ti)? (?:doar|numai|mereu|intotdeauna|cu)\b",
-    _FLAGS,
-)
+def _either(pieces: Iterable[str]) -> str:
+    """Alternatives as one regex; one that never matches when there are none (an empty one always would)."""
+    return "|".join(p for p in pieces if p) or "(?!)"
 
-_MACHINE_ACRONYM = re.compile(r"\b(?:A\.?I|I\.?A|LLM)\b\.?")
+
+def _combine(packs: tuple[LanguagePack, ...]) -> _Patterns:
+    kinds = [p.injection for p in packs]
+    machine = _either(k.machine for k in kinds)
+    return _Patterns(
+        triggers=tuple(dict.fromkeys([MACHINE_WORD, *(t for k in kinds for t in k.triggers)])),
+        acronym=re.compile(rf"\b(?:{_either(a for k in kinds for a in k.acronyms)})\b\.?"),
+        override=re.compile(_either(o for k in kinds for o in k.override), _FLAGS),
+        framing=re.compile(_either(f for k in kinds for f in k.framing), _FLAGS),
+        addressee=re.compile(_either([rf"\b(?:{machine})\b", *(a for k in kinds for a in k.addressee)]),
+                             _FLAGS),
+        directive=re.compile(_either(d for k in kinds for d in k.directive), _FLAGS),
+    )
+
+
+patterns = languages.derived(_combine)
 
 # A framing is an address when a colon, comma or dash follows within a few words.
 _AFTER_FRAMING = re.compile(r"(?:\s+[\w-]+){0,4}?\s*[:,\-\u2013\u2014]")
@@ -139,26 +74,27 @@ _AFTER_FRAMING = re.compile(r"(?:\s+[\w-]+){0,4}?\s*[:,\-\u2013\u2014]")
 _SPACES = re.compile(r"\s+")
 
 
-def _fold(line: str) -> str:
+def _fold(line: str, acronym: re.Pattern[str]) -> str:
     """Lower case without diacritics, one space: the patterns hold whether or not accents were typed.
 
     "AI" / "IA" are told apart from the Romanian word "ai" (you have; of the) by case, before folding.
     """
-    return _SPACES.sub(" ", fold(_MACHINE_ACRONYM.sub(" aimachine ", line))).strip()
+    return _SPACES.sub(" ", fold(acronym.sub(f" {MACHINE_WORD} ", line))).strip()
 
 
 def addresses_assistant(line: str) -> bool:
-    """True when `line` gives orders to an assistant / AI / model reading it (en, pl, ro)."""
-    text = _fold(line)
-    if len(text) < 8 or not any(t in text for t in _TRIGGERS):
+    """True when `line` gives orders to an assistant / AI / model reading it (in any pack's language)."""
+    p = patterns()
+    text = _fold(line, p.acronym)
+    if len(text) < 8 or not any(t in text for t in p.triggers):
         return False
-    if _OVERRIDE.search(text):
+    if p.override.search(text):
         return True
-    directive = _DIRECTIVE.search(text) is not None
-    framing = _FRAMING.search(text)
+    directive = p.directive.search(text) is not None
+    framing = p.framing.search(text)
     if framing and (directive or _AFTER_FRAMING.match(text, framing.end())):
         return True
-    return directive and _ADDRESSEE.search(text) is not None
+    return directive and p.addressee.search(text) is not None
 
 
 def flag_documents(docs: Iterable[Any]) -> dict[str, list[int]]:

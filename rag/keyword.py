@@ -1,4 +1,4 @@
-"""Keyword index: BM25 (bm25s) over tokens that survive Polish and Romanian inflection.
+"""Keyword index: BM25 (bm25s) over tokens that survive inflection (Polish and Romanian among others).
 
 Tokens are case- and diacritic-folded ("Ławrow" -> "lawrow", "sancțiuni" -> "sanctiuni") and
 cut to a fixed prefix: a crude, language-free stemmer that maps "Biden/Bidena/Bidenem" and
@@ -17,6 +17,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from rag import languages
+from rag.languages import LanguagePack
 from rag.text import fold
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
@@ -25,22 +27,21 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 STRATEGIES = ("plain", "prefix5", "prefix6")
 DEFAULT_STRATEGY = "prefix5"
 
-# Function words of the three languages; IDF handles most, these only add noise to short queries.
-STOPWORDS = frozenset("""
-a an and are as at be by did do does for from had has have how in is it of on or that the this to was
-were what when where which who whom why will with about after before into than then there their they
-i w we z ze na do nie się sie to że ze jak jest są sa o od po za co czy dla przez oraz a ale lub by
-był byl była byla było bylo jaki jaka jakie które ktore który ktory kiedy gdzie kto ten ta te tym tej
-și si în in la cu de din pe ce cum care este sunt a al ale ai că ca să sa nu se un o unei unui lui mai
-fost au fi cine când cand unde despre pentru
-""".split())
+
+def _stopwords(packs: tuple[LanguagePack, ...]) -> frozenset[str]:
+    """Function words of every language pack: IDF handles most, these only add noise to short queries."""
+    return frozenset().union(*(p.stopwords for p in packs))
+
+
+stopwords = languages.derived(_stopwords)
 
 
 def tokenize(text: str, strategy: str = DEFAULT_STRATEGY) -> list[str]:
     """Folded word tokens minus stopwords, optionally cut to a prefix (see module docstring)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown keyword strategy {strategy!r}; choose from {STRATEGIES}")
-    words = [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    stop = stopwords()
+    words = [w for w in _WORD.findall(fold(text)) if w not in stop and (len(w) > 1 or w.isdigit())]
     if strategy.startswith("prefix"):
         n = int(strategy[len("prefix"):])
         words = [w[:n] for w in words]

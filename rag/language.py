@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-SUPPORTED = ("en", "pl", "ro")
-LANGUAGE_NAMES: dict[str, str] = {
-    "en": "English", "pl": "Polish", "ro": "Romanian", "de": "German", "fr": "French",
-    "ru": "Russian", "uk": "Ukrainian", "es": "Spanish", "it": "Italian",
+from rag import languages
+
+# Languages without a pack that the detector still tells apart, so that a German document is
+# called German (and rendered from German), not the nearest language with a pack.
+OTHER_LANGUAGES: dict[str, str] = {
+    "de": "German", "fr": "French", "ru": "Russian", "uk": "Ukrainian", "es": "Spanish", "it": "Italian",
 }
-_EXTRA = ("de", "fr", "ru", "uk", "es", "it")
 
 
-@lru_cache(maxsize=1)
-def _detector():
+def language_names() -> dict[str, str]:
+    """ISO code -> English name of every language a pack or the detector knows."""
+    names = {p.code: p.name for p in languages.packs()}
+    return names | {code: name for code, name in OTHER_LANGUAGES.items() if code not in names}
+
+
+def _detected() -> tuple[str, ...]:
+    """lingua.Language member names the detector chooses among."""
+    packs = languages.packs()
+    own = tuple(p.lingua for p in packs if p.lingua)
+    codes = {p.code for p in packs}
+    return own + tuple(name.upper() for code, name in OTHER_LANGUAGES.items() if code not in codes)
+
+
+@lru_cache(maxsize=2)
+def _detector_of(members: tuple[str, ...]):
     from lingua import Language, LanguageDetectorBuilder
 
-    langs = [getattr(Language, LANGUAGE_NAMES[c].upper()) for c in SUPPORTED + _EXTRA]
-    return LanguageDetectorBuilder.from_languages(*langs).build()
+    return LanguageDetectorBuilder.from_languages(*(getattr(Language, m) for m in members)).build()
+
+
+def _detector():
+    return _detector_of(_detected())
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -32,6 +50,6 @@ def detect_language(text: str, default: str = "en") -> str:
 
 
 def answer_language(question: str) -> str:
-    """The language to answer in: the question's, limited to the ones the bot speaks."""
+    """The language to answer in: the question's when it has a pack, else the default language."""
     lang = detect_language(question)
-    return lang if lang in SUPPORTED else "en"
+    return lang if lang in languages.supported() else languages.DEFAULT

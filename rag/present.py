@@ -16,21 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from rag import languages
 from rag.ground.citations import line_citations
 from rag.ground.evidence import Evidence
 from rag.ground.lines import Line
 from rag.ground.sentences import split_sentences
 from rag.types import Answer, Citation
 from rag.vector_cache import embed_documents_cached
-
-LEAD_NOTES = {  # said once above lead lines shown in a language other than their source's
-    "en": "From the articles{note}:",
-    "pl": "Z artykułów{note}:",
-    "ro": "Din articole{note}:",
-}
-TRANSLATED = {"en": " (checked English renderings of the sources)",
-              "pl": " (sprawdzone tłumaczenia na angielski)",
-              "ro": " (traduceri verificate în engleză)"}
 
 
 def reader_text(line: Line, language: str) -> str:
@@ -89,9 +81,9 @@ class Composer:
         """The verified lines, introduced in the reader's language (saying when they are renderings)."""
         if not lead:
             return ""
-        lang = self.language if self.language in LEAD_NOTES else "en"
+        lang = languages.fallback(self.language)
         rendered = any(is_rendered_for(self.evidence.lines[j], self.language) for j in lead)
-        head = LEAD_NOTES[lang].format(note=TRANSLATED[lang] if rendered else "")
+        head = lang.lead_note.format(note=lang.translated_note if rendered else "")
         quotes = [self.quote(j, question_vec, max_chars) for j in lead]
         for j, q in zip(lead, quotes):
             self.details.append({"text": q, "supported": True, "score": 1.0, "kind": "verified line",

@@ -12,16 +12,11 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from rag.language import LANGUAGE_NAMES
+from rag import languages
+from rag.language import language_names
+from rag.languages import LanguagePack
 from rag.text import fold
 from rag.types import Passage
-
-# The refusal sentence per answer language: fixed text, so the answer layer can recognise a refusal.
-NO_ANSWER: dict[str, str] = {
-    "en": "The sources do not contain the answer to this question.",
-    "pl": "Źródła nie zawierają odpowiedzi na to pytanie.",
-    "ro": "Sursele nu conțin răspunsul la această întrebare.",
-}
 
 # What the model writes when the selected lines do not answer: one of the grammar's two branches.
 NOT_FOUND = "NOT IN THESE LINES."
@@ -46,77 +41,53 @@ Question: {question}
 
 Answer in {language}, from these lines only, with line numbers like [1]."""
 
-# Fixed worked examples, shown as earlier turns. A 1.5B model copies a shown pattern far better than
-# it follows a rule (answer from the line that says it, not the one naming the event; keep the
-# figures; write the asked language; say when the lines do not answer). Being fixed, they sit in the
-# KV-cache prefix with the system message, so they cost nothing per question. Invented topics on
-# purpose: no fact here may leak into answers about any corpus.
-FEW_SHOT: list[tuple[dict[str, str], str]] = [
-    (
-        {
-            "sources": "[1] 2020-05: The health minister spoke to journalists on Wednesday about the autumn "
-            "vaccination plan.\n"
-            "[2] 2020-05: According to the minister, a third dose will be available from 3 November for people "
-            "over 60, in two ways: at clinics and at pharmacies.",
-            "question": "What did the health minister announce on Wednesday?",
-            "language": "English",
-        },
-        "He announced that a third dose will be available from 3 November for people over 60, at clinics "
-        "and at pharmacies [2].",
-    ),
-    (
-        {
-            "sources": "[1] 2019-03: Port w Gdyni przyjął we wtorek statek z 40 tys. ton zboża.\n"
-            "[2] 2019-03: Rozładunek potrwa trzy dni, poinformował dyrektor portu.",
-            "question": "Ile potrwa rozładunek statku?",
-            "language": "Polish",
-        },
-        "Rozładunek potrwa trzy dni [2].",
-    ),
-    (
-        {
-            "sources": "[1] 2019-03: The port director said unloading the grain ship will take three days.",
-            "question": "Cât va dura descărcarea navei?",
-            "language": "Romanian",
-        },
-        "Descărcarea navei va dura trei zile [1].",
-    ),
-    (
-        {
-            "sources": "[1] 2019-03: The port of Gdynia received a ship carrying 40,000 tonnes of grain on Tuesday.",
-            "question": "Who won the election in France?",
-            "language": "English",
-        },
-        NOT_FOUND,
-    ),
-]
+# Fixed worked examples, shown as earlier turns: each pack's answer example, then the not-found
+# branch. A 1.5B model copies a shown pattern far better than it follows a rule (answer from the line
+# that says it, not the one naming the event; keep the figures; write the asked language; say when
+# the lines do not answer). Being fixed, they sit in the KV-cache prefix with the system message, so
+# they cost nothing per question. Invented topics on purpose: no fact here may leak into answers
+# about any corpus.
+_NOT_FOUND_EXAMPLE: tuple[dict[str, str], str] = (
+    {
+        "sources": "[1] 2019-03: The port of Gdynia received a ship carrying 40,000 tonnes of grain on Tuesday.",
+        "question": "Who won the election in France?",
+        "language": "English",
+    },
+    NOT_FOUND,
+)
+
+
+def _few_shot(packs: tuple[LanguagePack, ...]) -> list[tuple[dict[str, str], str]]:
+    """(prompt inputs, reply) of every worked example, in pack order, the not-found one last."""
+    shots = [({"sources": e.sources, "question": e.question, "language": p.name}, e.answer)
+             for p in packs if (e := p.answer_example)]
+    return [*shots, _NOT_FOUND_EXAMPLE]
+
+
+few_shot = languages.derived(_few_shot)
+
+
+def _no_answers(packs: tuple[LanguagePack, ...]) -> tuple[str, ...]:
+    """The refusal sentence of every pack: fixed texts, so the answer layer can recognise a refusal."""
+    return tuple(p.no_answer for p in packs if p.no_answer)
+
+
+no_answers = languages.derived(_no_answers)
 
 # Tags a passage must not be able to open or close: the fence is only as strong as this escaping.
 _FENCE_TAG = re.compile(r"<(/?\s*sources?\b[^>]*)>", re.IGNORECASE)
 
 
-def _code(language: str) -> str:
-    """ISO code for a code or an English language name ("Polish" -> "pl")."""
-    value = (language or "").strip().lower()
-    by_name = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
-    return by_name.get(value, value)
-
-
 def language_name(language: str) -> str:
     """Full English name for an ISO code ("pl" -> "Polish"); names pass through unchanged."""
     code = (language or "").strip()
-    return LANGUAGE_NAMES.get(code.lower(), code or "English")
-
-
-def no_answer_text(language: str) -> str:
-    """The refusal sentence for an ISO code (English for languages without one)."""
-    return NO_ANSWER.get(_code(language), NO_ANSWER["en"])
+    return language_names().get(code.lower(), code or "English")
 
 
 def is_no_answer(text: str) -> bool:
     """True when the model replied with (essentially only) the not-found branch or a refusal sentence."""
     norm = _fold(text).strip(" .")
-    known = [NOT_FOUND, *NO_ANSWER.values()]
+    known = [NOT_FOUND, *no_answers()]
     return any(norm.startswith(_fold(s).rstrip(".")) and len(norm) < len(s) + 20 for s in known)
 
 
@@ -176,7 +147,7 @@ def history_messages(history: Sequence[tuple[str, str]] | None) -> list[BaseMess
 def few_shot_messages() -> list[BaseMessage]:
     """The worked examples as fixed user/assistant turns (the same text every time, so cacheable)."""
     messages: list[BaseMessage] = []
-    for inputs, reply in FEW_SHOT:
+    for inputs, reply in few_shot():
         messages.append(HumanMessage(content=USER_TEMPLATE.format(**inputs)))
         messages.append(AIMessage(content=reply))
     return messages

@@ -30,6 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from rag import languages
+from rag.language import language_names
+from rag.languages import LanguagePack
 from rag.settings import cache_dir
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,6 @@ MIN_NAME_SHARE = 0.34  # names inflect and translate (Biały Dom -> White House)
 NAMES_EXCUSED_SIMILARITY = 0.88  # this close in meaning, renamed institutions and countries are fine
 LENGTH_RATIO = (0.45, 2.2)
 CANDIDATES = 3  # greedy first, then sampled alternatives when a check fails
-LANGUAGE_NAMES = {"pl": "Polish", "ro": "Romanian", "de": "German", "fr": "French", "es": "Spanish",
-                  "it": "Italian", "ru": "Russian", "uk": "Ukrainian"}
 
 SYSTEM = (
     "You translate one line of a news article into English. Translate the whole line faithfully: keep "
@@ -54,12 +55,20 @@ SYSTEM = (
 # The line alone: with the paragraph before it as context, the 1.5B model mixed the two (measured
 # on a seed line: "dyplomacji" came out "education" and the sanctions were dropped; alone, right).
 USER = "Translate this {language} line into English:\n{line}"
-# One fixed, invented example: a small model copies a shown pattern better than it follows a rule.
-EXAMPLE = (
-    {"language": "Polish",
-     "line": "Według ministra trzecia dawka będzie dostępna od 3 listopada dla osób powyżej 60. roku życia."},
-    "According to the minister, the third dose will be available from 3 November for people over 60.",
-)
+
+
+EXAMPLE_LANGUAGE = "pl"  # whose pack's translation example is shown, for lines of every language
+
+
+def example() -> tuple[dict[str, str], str]:
+    """One fixed, invented example: a small model copies a shown pattern better than it follows a rule.
+
+    The same one for every source language: one shared prompt prefix, and adding a pack changes
+    no rendering made for the others.
+    """
+    source = languages.pack(EXAMPLE_LANGUAGE)
+    line, english = source.translation_example
+    return {"language": source.name, "line": line}, english
 
 
 def line_hash(text: str) -> str:
@@ -100,7 +109,14 @@ class CheckResult:
         return (1.0 if self.ok else 0.0) * 10 - len(self.missing) + self.similarity
 
 
-_FOREIGN_LETTERS = re.compile(r"[ąćęłńśźżăâîșşțţ]", re.IGNORECASE)
+def _foreign_letters(packs: tuple[LanguagePack, ...]) -> re.Pattern[str]:
+    """Letters of the source languages that English text does not have: a rendering still in them
+    is not English yet."""
+    letters = "".join(p.letters for p in packs if p.code != TARGET)
+    return re.compile(f"[{re.escape(letters)}]" if letters else "(?!)", re.IGNORECASE)
+
+
+foreign_letters = languages.derived(_foreign_letters)
 
 
 def _digit_keys(text: str, lang: str) -> list[Any]:
@@ -145,7 +161,7 @@ def check_rendering(source: str, lang: str, candidate: str, similarity: float) -
     ratio = len(cand) / max(len(source.strip()), 1)
     if not LENGTH_RATIO[0] <= ratio <= LENGTH_RATIO[1]:
         missing.append(f"length x{ratio:.2f}")
-    foreign = len(_FOREIGN_LETTERS.findall(cand))
+    foreign = len(foreign_letters().findall(cand))
     if foreign > max(2, len(cand) // 100):
         missing.append(f"{foreign} source letters")
     if similarity < MIN_SIMILARITY:
@@ -273,8 +289,8 @@ Generate = Callable[[list[dict[str, str]], float, int], str]
 
 
 def messages_for(line: LineToRender) -> list[dict[str, str]]:
-    example_in, example_out = EXAMPLE
-    language = LANGUAGE_NAMES.get(line.lang, line.lang)
+    example_in, example_out = example()
+    language = language_names().get(line.lang, line.lang)
     return [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": USER.format(**example_in)},

@@ -13,11 +13,13 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from rag import languages
 from rag.answer_config import AnswerConfig
 from rag.ground.details import Key, extract_keys
 from rag.ground.evidence import Evidence
 from rag.ground.lines import stated_keys
 from rag.ground.question import QuestionEvidence
+from rag.languages import LanguagePack
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,15 @@ def line_chars(evidence: Evidence, j: int) -> int:
     return len(line.rendering or line.text)
 
 
+def _dangling_preposition(packs: tuple[LanguagePack, ...]) -> re.Pattern[str]:
+    """A date preposition of any pack left at the end of a question once its date is cut ("… on?")."""
+    words = "|".join(re.escape(w) for p in packs for w in p.date_prepositions) or "(?!)"
+    return re.compile(rf"\s+(?:{words})\s*(?=[?.!,]|$)")
+
+
+dangling_preposition = languages.derived(_dangling_preposition)
+
+
 def without_scene(question: str) -> str:
     """The question without its dates ("on 30 December"): what it asks, not when it happened.
 
@@ -74,7 +85,7 @@ def without_scene(question: str) -> str:
     out = question
     for start, end in sorted(spans, reverse=True):
         out = out[:start] + out[end:]
-    out = re.sub(r"\s+(?:on|in|pe|în|w|dnia)\s*(?=[?.!,]|$)", "", " ".join(out.split()))
+    out = dangling_preposition().sub("", " ".join(out.split()))
     return out if len(out.split()) >= 3 else question
 
 

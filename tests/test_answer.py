@@ -15,7 +15,7 @@ from rag.answer import Answerer, AnswerError, select_context, validate_question
 from rag.answer_config import AnswerConfig
 from rag.ground.evidence import Evidence
 from rag.ground.question import score_question
-from rag.present import LEAD_NOTES
+from rag.languages import pack
 from rag.retrieve import Retriever
 from rag.testing import StaticRetriever
 from rag.types import Answer, Chunk, Passage
@@ -224,7 +224,7 @@ def test_headline_question_gives_both_paths_from_the_cited_lines(real_answerer: 
     assert re.search(r"d[iy]plom", answer.answer.lower()), answer.answer
     assert re.search(r"sanc|sankc", answer.answer.lower()), answer.answer
     if lang == "ro":  # over a Polish line: a Romanian lead-in, the line's checked English rendering shown
-        assert answer.answer.startswith(LEAD_NOTES["ro"].split("{")[0]), answer.answer
+        assert answer.answer.startswith(pack("ro").lead_note.split("{")[0]), answer.answer
         assert any(c.translation and c.translation[:60] in answer.answer for c in polish), answer.answer
     else:
         assert detect_language(answer.answer) == lang, answer.answer

@@ -11,15 +11,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import Field
 
 from rag.generate import _clean_rewrite, answer_chain, condense_question, stream_answer
+from rag.languages import pack
 from rag.prompt import (
-    FEW_SHOT,
-    NO_ANSWER,
     SYSTEM_PROMPT,
     build_prompt,
+    few_shot,
     format_sources,
     is_no_answer,
     language_name,
-    no_answer_text,
     prompt_inputs,
 )
 from rag.types import Chunk, Passage
@@ -121,13 +120,11 @@ def test_not_found_branch_is_recognised() -> None:
 
 
 def test_refusal_sentences_are_recognised_even_misspelt() -> None:
-    assert is_no_answer(NO_ANSWER["en"])
+    assert is_no_answer(pack("en").no_answer)
     assert is_no_answer("Zródła nie zawierają odpowiedzi na to pytanie.")  # ź typed as z
     assert is_no_answer("**Sursele nu conțin răspunsul la această întrebare**")
     assert not is_no_answer("Biden offered two paths [1].")
-    assert not is_no_answer(NO_ANSWER["en"] + " But Biden offered two paths to Putin, one of diplomacy [1].")
-    assert no_answer_text("Polish") == no_answer_text("pl") == NO_ANSWER["pl"]
-    assert no_answer_text("de") == NO_ANSWER["en"]
+    assert not is_no_answer(pack("en").no_answer + " But Biden offered two paths to Putin, one of diplomacy [1].")
 
 
 def test_language_names() -> None:
@@ -143,7 +140,7 @@ def test_history_goes_between_the_fixed_prefix_and_question() -> None:
             "A Putin?", [passage("x")], "pl", history=[("Co powiedział Biden?", "Dwie ścieżki [1].")]
         )
     )
-    fixed = 1 + 2 * len(FEW_SHOT)
+    fixed = 1 + 2 * len(few_shot())
     assert [type(m) for m in msgs[fixed:]] == [HumanMessage, AIMessage, HumanMessage]
     assert msgs[fixed].content == "Co powiedział Biden?"
     assert msgs[fixed + 1].content == "Dwie ścieżki [1]."
@@ -236,9 +233,9 @@ def test_worked_examples_form_one_fixed_prefix_before_the_question() -> None:
     """The KV cache reuses the longest common prefix: everything before the question must not vary."""
     a = render(prompt_inputs("Kto rozmawiał z Putinem?", [passage("Biden rozmawiał z Putinem.")], "pl"))
     b = render(prompt_inputs("Who called?", [passage("Other text", "001_b.txt", 3)], "en"))
-    fixed = 1 + 2 * len(FEW_SHOT)
+    fixed = 1 + 2 * len(few_shot())
     assert [m.content for m in a[:fixed]] == [m.content for m in b[:fixed]]
-    assert [type(m) for m in a[1:fixed]] == [HumanMessage, AIMessage] * len(FEW_SHOT)
+    assert [type(m) for m in a[1:fixed]] == [HumanMessage, AIMessage] * len(few_shot())
     assert "Kto rozmawiał" in a[fixed].content and len(a) == fixed + 1
     # Invented topics only: no corpus name may leak from an example into an answer.
     shown = " ".join(m.content for m in a[1:fixed])
@@ -252,6 +249,6 @@ def test_warm_prefix_sends_the_fixed_prefix_and_asks_for_one_token() -> None:
     warm_prefix(model)
     (sent, kwargs), = model.seen
     assert kwargs.get("max_tokens") == 1
-    fixed = 1 + 2 * len(FEW_SHOT)
+    fixed = 1 + 2 * len(few_shot())
     expected = render(prompt_inputs("Who called?", [passage("y")], "en"))[:fixed]
     assert [m.content for m in sent[:fixed]] == [m.content for m in expected]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rag.ground.lexicon import REFUSALS
+from rag.ground.lexicon import refusal
 from rag.types import Answer, Passage
 
 
 def refusal_text(language: str) -> str:
-    return REFUSALS.get(language, REFUSALS["en"])
+    return refusal(language)
 
 
 def refusal_answer(question: str, language: str, passages: Sequence[Passage],

@@ -8,7 +8,7 @@ from rag.ground import lexicon
 
 PER_LANGUAGE = ["ABBREVIATIONS", "SOURCE_LEADS", "MONTHS", "MONTHS_ONLY_IN_DATES", "WEEKDAYS", "NUMBER_WORDS",
                 "MARKER_CONJUNCTIONS", "DAY_RANGE_WORDS", "ACRONYMS", "NOT_NAMES", "ASKS_QUANTITY",
-                "ASKS_TIME_OPENERS", "ASKS_TIME", "REFUSALS"]
+                "ASKS_TIME_OPENERS", "ASKS_TIME"]
 
 
 @pytest.mark.parametrize("name", PER_LANGUAGE)
@@ -33,3 +33,8 @@ def test_asked_kinds_in_each_language(question: str, kinds: tuple[str, ...]) -> 
     from rag.ground.question import asked_kinds
 
     assert asked_kinds(question) == kinds
+
+
+def test_the_refusal_is_in_the_readers_language_and_english_without_a_pack() -> None:
+    assert lexicon.refusal("pl").startswith("Korpus nie zawiera")
+    assert lexicon.refusal("de") == lexicon.refusal("en")
