@@ -32,19 +32,15 @@ import numpy as np
 
 from rag import languages
 from rag.language import language_names
-from rag.languages import LanguagePack
+from rag.render_check import TARGET, CheckResult, check_rendering
 from rag.settings import cache_dir
 
 log = logging.getLogger(__name__)
 
-TARGET = "en"
+
 PROMPT_VERSION = "r2"  # r2: the line alone (r1 added the paragraph before it)
 RENDER_DIR = ".renderings"  # inside a corpus folder: checked renderings shipped with it
 MAX_TOKENS = 400
-MIN_SIMILARITY = 0.82  # E5 passage/passage cosine of a faithful pl/ro -> en rendering (see check)
-MIN_NAME_SHARE = 0.34  # names inflect and translate (Biały Dom -> White House): some, not all
-NAMES_EXCUSED_SIMILARITY = 0.88  # this close in meaning, renamed institutions and countries are fine
-LENGTH_RATIO = (0.45, 2.2)
 CANDIDATES = 3  # greedy first, then sampled alternatives when a check fails
 
 SYSTEM = (
@@ -92,81 +88,6 @@ class Rendering:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
-
-
-# ----------------------------------------------------------------------------------------- checks
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    ok: bool
-    similarity: float
-    missing: tuple[str, ...]
-
-    @property
-    def score(self) -> float:
-        """Ranks candidates: passing first, then fewer gaps, then closer meaning."""
-        return (1.0 if self.ok else 0.0) * 10 - len(self.missing) + self.similarity
-
-
-def _foreign_letters(packs: tuple[LanguagePack, ...]) -> re.Pattern[str]:
-    """Letters of the source languages that English text does not have: a rendering still in them
-    is not English yet."""
-    letters = "".join(p.letters for p in packs if p.code != TARGET)
-    return re.compile(f"[{re.escape(letters)}]" if letters else "(?!)", re.IGNORECASE)
-
-
-foreign_letters = languages.derived(_foreign_letters)
-
-
-def _digit_keys(text: str, lang: str) -> list[Any]:
-    from rag.ground.details import extract_keys
-
-    return [k for k in extract_keys(text, lang) if k.kind in ("num", "date")]
-
-
-def _name_keys(text: str, lang: str) -> list[Any]:
-    """Capitalised words inside sentences: the names a rendering should carry over.
-
-    Sentence-initial words are left out (every language capitalises them), and the share asked
-    for is low: Polish capitalises proper adjectives and institutions that English renames
-    ("Państwa Związkowego" -> "Union State", "Rosja" -> "Russia"). Numbers and dates are the strict check.
-    """
-    from rag.ground.details import extract_keys
-    from rag.ground.sentences import split_sentences
-
-    keys: list[Any] = []
-    for sentence in split_sentences(text):
-        body = sentence.text.split(" ", 1)[1] if " " in sentence.text else ""
-        keys += [k for k in extract_keys(body, lang) if k.kind == "name"]
-    return list(dict.fromkeys(keys))
-
-
-def check_rendering(source: str, lang: str, candidate: str, similarity: float) -> CheckResult:
-    """Whether `candidate` may stand for `source`: facts kept, English, plausible, close in meaning."""
-    from rag.ground.details import line_keys
-
-    missing: list[str] = []
-    cand = candidate.strip()
-    if not cand:
-        return CheckResult(False, similarity, ("empty",))
-    have = line_keys(cand, TARGET)
-    missing += [f"{k.kind}:{k.value}" for k in _digit_keys(source, lang) if not have.has(k)]
-    had = line_keys(source, lang)  # and nothing added: a date the source never gave is made up
-    missing += [f"added {k.kind}:{k.value}" for k in _digit_keys(cand, TARGET) if not had.has(k)]
-    names = _name_keys(source, lang)
-    found = sum(have.has(k) for k in names)
-    if len(names) >= 2 and found / len(names) < MIN_NAME_SHARE and similarity < NAMES_EXCUSED_SIMILARITY:
-        missing.append(f"names {found}/{len(names)}")
-    ratio = len(cand) / max(len(source.strip()), 1)
-    if not LENGTH_RATIO[0] <= ratio <= LENGTH_RATIO[1]:
-        missing.append(f"length x{ratio:.2f}")
-    foreign = len(foreign_letters().findall(cand))
-    if foreign > max(2, len(cand) // 100):
-        missing.append(f"{foreign} source letters")
-    if similarity < MIN_SIMILARITY:
-        missing.append(f"similarity {similarity:.3f}")
-    return CheckResult(not missing, similarity, tuple(missing))
 
 
 def _clean(text: str) -> str:

@@ -8,7 +8,7 @@ from rag import languages
 from rag.chunks import sentence_end, sentences
 from rag.keyword import stopwords
 from rag.languages import LanguagePack, derived, fallback, pack, packs, supported
-from rag.render import foreign_letters
+from rag.render_check import foreign_letters
 
 # The keyword index's stop words before the packs: BM25 scores depend on exactly this set.
 OLD_STOPWORDS = frozenset("""
