@@ -26,7 +26,7 @@ import numpy as np
 from rag.chunk_table import date_number
 from rag.dense_index import centre
 from rag.keyword import tokenize
-from rag.retrieve import DENSE_CANDIDATES, KEYWORD_CANDIDATES, SENTENCE_SHARE, Retriever
+from rag.retrieve import Retriever
 from rag.store import Store, StoreError
 from rag.types import Embedder
 
@@ -254,7 +254,8 @@ class MilvusRetriever(Retriever):
 
     def _keyword_for(self, question: str, filters: dict[str, Any] | None) -> np.ndarray:
         out = np.zeros(len(self.chunks), dtype=np.float32)
-        hits = self.milvus.keyword(question, max(KEYWORD_CANDIDATES, 2 * DENSE_CANDIDATES), filter_expression(filters))
+        hits = self.milvus.keyword(question, max(self.config.keyword_candidates, 2 * self.config.dense_candidates),
+                                   filter_expression(filters))
         rows = self._row_ids(i for i, _ in hits)
         for chunk_id, score in hits:
             if chunk_id in rows:
@@ -265,7 +266,7 @@ class MilvusRetriever(Retriever):
                    filters: dict[str, Any] | None = None) -> np.ndarray:
         parts = [np.flatnonzero(keyword > 0)] if keyword is not None else []
         if query is not None:
-            ids = self.milvus.nearest(query, DENSE_CANDIDATES, filter_expression(filters))
+            ids = self.milvus.nearest(query, self.config.dense_candidates, filter_expression(filters))
             parts.append(np.fromiter(self._row_ids(ids).values(), dtype=np.int64))
         rows = np.unique(np.concatenate(parts).astype(np.int64)) if parts else np.zeros(0, np.int64)
         around = self._adjacent[rows].ravel()
@@ -288,7 +289,8 @@ class MilvusRetriever(Retriever):
                 own = np.stack(sentences[chunk_id])
                 best[i] = float((centre(own, np.full(len(own), langs[i]), dv.sentence_shifts) @ query).max())
         has = best > -np.inf
-        paragraph[has] = (1 - SENTENCE_SHARE) * paragraph[has] + SENTENCE_SHARE * best[has]
+        share = self.config.sentence_share
+        paragraph[has] = (1 - share) * paragraph[has] + share * best[has]
         return paragraph
 
 

@@ -8,7 +8,7 @@ merely share a name, while the weighted score fusion keeps dense quality and sti
 names and numbers break ties. Three further parts of `hybrid`, each needed:
 - sentence scores (dense = half paragraph cosine, half best sentence cosine): a long paragraph's
   single vector blurs the one sentence that answers;
-- neighbour lift (NEIGHBOUR_SHARE of the better adjacent paragraph's normalised dense score):
+- neighbour lift (a share of the better adjacent paragraph's normalised dense score):
   "the day after that call, Biden said ..." only matches through the paragraph before it;
 - BM25 weight times query coverage (share of query tokens in the index vocabulary): an English
   question over Polish text matches only names and numbers, and BM25 would then rank any
@@ -30,22 +30,14 @@ import numpy as np
 
 from rag import settings
 from rag.chunk_table import adjacent_rows  # noqa: F401 (part of this module's interface)
-from rag.dense_index import IN_MEMORY_MAX_ROWS, candidate_rows
+from rag.dense_index import candidate_rows
 from rag.index_build import build_store
+from rag.retrieval_config import RetrievalConfig
 from rag.store import Store, StoreError, StoreMismatch, is_stale
 from rag.types import Chunk, Embedder, Passage
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60  # the usual constant: damps the head so a single list cannot dominate
-KEYWORD_WEIGHT = 0.2  # share of normalised BM25 in `hybrid`, times the query's keyword coverage
-SENTENCE_SHARE = 0.5  # dense score = (1 - share) * paragraph cosine + share * best sentence cosine
-NEIGHBOUR_SHARE = 0.2  # `hybrid` adds this share of the better adjacent paragraph's dense score
-
-
-FULL_SCAN_ROWS = IN_MEMORY_MAX_ROWS  # up to here every row is scored; above, only candidate rows
-DENSE_CANDIDATES = 200  # nearest paragraphs (ANN, re-scored exactly) scored in full above FULL_SCAN_ROWS
-KEYWORD_CANDIDATES = 100  # best BM25 rows scored in full above FULL_SCAN_ROWS
 
 
 def default_embedder() -> Embedder:
@@ -85,10 +77,10 @@ class Retriever:
 
     MODES = ("keyword", "dense", "hybrid", "hybrid-rrf")
 
-    def __init__(self, store: Store, embedder: Embedder, keyword_weight: float = KEYWORD_WEIGHT) -> None:
+    def __init__(self, store: Store, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
         self.store = store
         self.embedder = embedder
-        self.keyword_weight = keyword_weight
+        self.config = config or RetrievalConfig()
         self._adjacent = store.chunks.adjacent()
         _single_threaded_numpy_blas()
 
@@ -137,7 +129,7 @@ class Retriever:
         return np.asarray(self.embedder.embed_queries([question]), dtype=np.float32)[0]
 
     def dense_scores(self, question: str) -> np.ndarray:
-        """Per chunk, a blend of the paragraph's cosine and its best sentence's cosine (SENTENCE_SHARE)."""
+        """Per chunk, a blend of the paragraph's cosine and its best sentence's cosine (`RetrievalConfig.sentence_share`)."""
         return self._dense_for(self.embed_query(question), np.arange(len(self.chunks)))
 
     def _dense_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -145,7 +137,8 @@ class Retriever:
         out = np.asarray(vectors.chunk_scores(query, rows), dtype=np.float32)
         best = vectors.best_sentence_scores(query, rows)
         has = best > -np.inf
-        out[has] = (1 - SENTENCE_SHARE) * out[has] + SENTENCE_SHARE * best[has]
+        share = self.config.sentence_share
+        out[has] = (1 - share) * out[has] + share * best[has]
         return out
 
     def keyword_scores(self, question: str) -> np.ndarray:
@@ -165,21 +158,22 @@ class Retriever:
         """
         adjacent = self._adjacent if adjacent is None else adjacent
         semantic = _minmax(dense, mask)
-        semantic = _minmax(semantic + NEIGHBOUR_SHARE * neighbour_best(np.where(mask, semantic, 0.0), adjacent), mask)
-        weight = self.keyword_weight * self.store.keyword.coverage(question)
+        semantic = _minmax(semantic + self.config.neighbour_share * neighbour_best(np.where(mask, semantic, 0.0), adjacent), mask)
+        weight = self.config.keyword_weight * self.store.keyword.coverage(question)
         return semantic + weight * _minmax(keyword, mask)
 
     def candidates(self, query: np.ndarray | None, keyword: np.ndarray | None, mask: np.ndarray,
                    filters: dict[str, Any] | None = None) -> np.ndarray:
         """Rows to score (ascending): all of a small index; else ANN and BM25 candidates plus their neighbours."""
-        if len(self.chunks) <= FULL_SCAN_ROWS:
+        if len(self.chunks) <= self.config.full_scan_rows:
             return np.arange(len(self.chunks))
         parts = []
         if query is not None:
-            parts.append(candidate_rows(self.store.dense, self.store.dense_vectors, query, DENSE_CANDIDATES, mask))
+            parts.append(candidate_rows(self.store.dense, self.store.dense_vectors, query, self.config.dense_candidates, mask))
         if keyword is not None:
             allowed = np.where(mask & (keyword > 0), keyword, 0.0)
-            top = np.argpartition(-allowed, min(KEYWORD_CANDIDATES, len(allowed) - 1))[:KEYWORD_CANDIDATES]
+            n = self.config.keyword_candidates
+            top = np.argpartition(-allowed, min(n, len(allowed) - 1))[:n]
             parts.append(top[allowed[top] > 0])
         rows = np.unique(np.concatenate(parts).astype(np.int64))
         around = self._adjacent[rows].ravel()
@@ -221,7 +215,7 @@ class Retriever:
             fused = _ranked_scores(self.hybrid_scores(question, dense, keyword, mask, _local_adjacent(self._adjacent, rows)),
                                    mask)
         elif mode == "hybrid-rrf":
-            fused = _rrf(rankings)
+            fused = _rrf(rankings, self.config.rrf_k)
         else:
             fused = _single(rankings[mode], dense if mode == "dense" else keyword)
         top = fused[:k]
@@ -289,11 +283,11 @@ def neighbour_best(scores: np.ndarray, adjacent: np.ndarray) -> np.ndarray:
     return np.maximum(padded[adjacent[:, 0]], padded[adjacent[:, 1]])
 
 
-def _rrf(rankings: dict[str, list[int]]) -> list[tuple[int, float]]:
+def _rrf(rankings: dict[str, list[int]], k: int) -> list[tuple[int, float]]:
     scores: dict[int, float] = {}
     for ranking in rankings.values():
         for rank, i in enumerate(ranking, start=1):
-            scores[i] = scores.get(i, 0.0) + 1.0 / (RRF_K + rank)
+            scores[i] = scores.get(i, 0.0) + 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

@@ -52,10 +52,6 @@ SENTENCES = "sentences.npy"
 SENTENCE_ROWS = "sentence_rows.npy"
 KEYS = "keys.npy"
 SENTENCE_KEYS = "sentence_keys.npy"
-# Share of each language's mean vector removed from its documents. mE5 vectors carry a strong
-# "which language" direction, so a Polish question preferred any Polish paragraph over the right
-# Romanian one; removing all of it cost Romanian recall, half of it keeps both.
-LANGUAGE_CENTRING = 0.5
 KEYWORD = "keyword"
 
 

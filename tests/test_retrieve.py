@@ -8,11 +8,8 @@ import numpy as np
 import pytest
 
 from rag.dense_index import centre, language_shifts
+from rag.retrieval_config import DEFAULT
 from rag.retrieve import (
-    KEYWORD_WEIGHT,
-    NEIGHBOUR_SHARE,
-    RRF_K,
-    SENTENCE_SHARE,
     Retriever,
     adjacent_rows,
     best_per_row,
@@ -35,7 +32,7 @@ def test_keyword_finds_inflected_polish(fake_retriever: Retriever) -> None:
 
 def test_hybrid_rrf_is_reciprocal_rank_fusion(fake_retriever: Retriever) -> None:
     top = fake_retriever.search("Stoltenberg dialog semnificativ", k=3, mode="hybrid-rrf")[0]
-    assert top.score == pytest.approx(sum(1 / (RRF_K + r) for r in top.ranks.values()))
+    assert top.score == pytest.approx(sum(1 / (DEFAULT.rrf_k + r) for r in top.ranks.values()))
     assert set(top.ranks) == {"dense", "keyword"}
 
 
@@ -45,10 +42,10 @@ def test_hybrid_is_weighted_score_fusion(fake_retriever: Retriever) -> None:
     dense = fake_retriever.dense_scores(question)
     keyword = fake_retriever.keyword_scores(question)
     norm = lambda x: (x - x.min()) / (x.max() - x.min())  # noqa: E731
-    semantic = norm(norm(dense) + NEIGHBOUR_SHARE * neighbour_best(norm(dense), adjacent_rows(fake_retriever.chunks)))
+    semantic = norm(norm(dense) + DEFAULT.neighbour_share * neighbour_best(norm(dense), adjacent_rows(fake_retriever.chunks)))
     coverage = fake_retriever.store.keyword.coverage(question)
     assert coverage == 1.0  # every word of this Romanian question occurs in the corpus
-    expected = semantic + KEYWORD_WEIGHT * coverage * norm(keyword)
+    expected = semantic + DEFAULT.keyword_weight * coverage * norm(keyword)
     for hit in hits[:5]:
         i = fake_retriever.chunks.index(hit.chunk)
         assert hit.score == pytest.approx(float(expected[i]), abs=1e-5)
@@ -63,7 +60,7 @@ def test_dense_blends_paragraph_and_best_sentence(fake_retriever: Retriever) -> 
     assert own.sum() >= 2  # a multi-sentence paragraph
     best = float((fake_retriever.store.sentence_vectors[own] @ query).max())
     paragraph = float(fake_retriever.store.dense.reconstruct(row) @ query)
-    expected = (1 - SENTENCE_SHARE) * paragraph + SENTENCE_SHARE * best
+    expected = (1 - DEFAULT.sentence_share) * paragraph + DEFAULT.sentence_share * best
     assert fake_retriever.dense_scores(question)[row] == pytest.approx(expected, abs=1e-5)
 
 

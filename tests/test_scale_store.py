@@ -12,6 +12,7 @@ from rag import dense_index, embed_resume, retrieve
 from rag.chunk_table import ChunkTable
 from rag.index_build import build_store
 from rag.keyword import KeywordIndex, tokenize
+from rag.retrieval_config import RetrievalConfig
 from rag.retrieve import Retriever
 from rag.store import Store
 from tests.fakes import FakeEmbedder
@@ -79,9 +80,8 @@ def large_path(monkeypatch: pytest.MonkeyPatch):
     """Make the seeds count as a large index: IVF index, candidate scoring."""
     monkeypatch.setattr(dense_index, "EXACT_MAX_ROWS", 50)
     monkeypatch.setattr(dense_index, "IN_MEMORY_MAX_ROWS", 50)
-    monkeypatch.setattr(retrieve, "FULL_SCAN_ROWS", 50)
-    monkeypatch.setattr(retrieve, "DENSE_CANDIDATES", 30)
-    monkeypatch.setattr(retrieve, "KEYWORD_CANDIDATES", 15)
+    small = RetrievalConfig(full_scan_rows=50, dense_candidates=30, keyword_candidates=15)
+    monkeypatch.setattr(retrieve, "RetrievalConfig", lambda: small)
 
 
 def test_candidate_scoring_agrees_with_scoring_every_row(fake_retriever: Retriever, large_path, tmp_path: Path,
