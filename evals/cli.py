@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rag eval",
         description="Score retrieval and answers on the hand-written question set (evals/qa.jsonl).\n"
                     "Retrieval configs are the retriever modes (keyword, dense, hybrid, ...);\n"
-                    "answer configs are 'llm' and 'extractive'. Writes results.json, report.md\n"
+                    "answer configs are 'llm' and 'extractive' (and 'lead', when named). Writes\n"
+                    "results.json, report.md\n"
                     "and chart.png; see evals/README.md for what each figure means.",
         epilog="examples:\n  rag eval --retrieval-only --split dev\n"
                "  rag eval --configs hybrid,extractive --limit 10\n  rag eval --model small --out /tmp/eval",

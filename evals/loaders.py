@@ -35,6 +35,10 @@ def make_answerer_factory(retriever: Retriever, model: str) -> AnswererFactory:
 
         if mode == "extractive":
             return Answerer(retriever, llm=None)
+        if mode == "lead":
+            from evals.lead import LeadAnswerer
+
+            return LeadAnswerer(Answerer(retriever, llm=None))
         if mode == "naive":
             from evals.naive import NaiveAnswerer
             from rag.llm import load_chat_model

@@ -33,6 +33,8 @@ from evals.protocols import AnswererFactory, EvalAnswer, EvalAnswerer, EvalRetri
 from evals.stats import mean, percentile
 
 ANSWER_MODES = ("llm", "extractive", "naive")  # naive: the plain LangChain chain (evals/naive.py)
+# Run only when named: `lead` is the llm config's verified lead block alone (evals/lead.py).
+OPT_IN_ANSWER_MODES = ("lead",)
 
 Record = dict[str, Any]
 
@@ -191,11 +193,12 @@ def plan_configs(requested: Sequence[str] | None, retrieval_modes: Sequence[str]
                  retrieval_only: bool) -> RunPlan:
     """Split the --configs names into retrieval and answer configs, validating them."""
     names = list(requested) if requested else [*retrieval_modes, *ANSWER_MODES]
-    unknown = [n for n in names if n not in retrieval_modes and n not in ANSWER_MODES]
+    answer_modes = (*ANSWER_MODES, *OPT_IN_ANSWER_MODES)
+    unknown = [n for n in names if n not in retrieval_modes and n not in answer_modes]
     if unknown:
         raise ValueError(f"unknown config(s) {', '.join(unknown)}; "
-                         f"choose from {', '.join([*retrieval_modes, *ANSWER_MODES])}")
-    plan = RunPlan([n for n in names if n in retrieval_modes], [n for n in names if n in ANSWER_MODES])
+                         f"choose from {', '.join([*retrieval_modes, *answer_modes])}")
+    plan = RunPlan([n for n in names if n in retrieval_modes], [n for n in names if n in answer_modes])
     if retrieval_only:
         plan.skipped.update({m: "--retrieval-only" for m in plan.answer_modes})
         plan.answer_modes = []

@@ -228,14 +228,7 @@ class Answerer:
         question = validate_question(question)
         language = answer_language(question)
         standalone = self._condense(question, history, language)
-        t_search = time.perf_counter()
-        passages = self.retriever.search(standalone, k=max(k, self.config.evidence_k), mode=retrieval_mode,
-                                         filters=filters)
-        passages = passages + self._neighbours(passages)
-        timings = {"retrieve_s": time.perf_counter() - t_search}
-        evidence = Evidence(passages, self.retriever.embedder, self.grounding, self.vocabulary,
-                            renderings=self.renderings.text if self.renderings is not None else None)
-        qe = score_question(standalone, evidence, language)
+        evidence, qe, timings = self._evidence(standalone, language, k, retrieval_mode, filters)
         if mode == "llm" and self.llm is None:
             log.warning("no language model loaded: answering extractively")
             mode = "extractive"
@@ -247,7 +240,35 @@ class Answerer:
             return
         yield from self._generate(question, standalone, language, evidence, qe, timings, t0)
 
+    def lead_answer(self, question: str, k: int = 5, retrieval_mode: str = "hybrid",
+                    filters: dict[str, Any] | None = None) -> Answer:
+        """Only what the model-written answer shows first (its verified lead block, or its early
+        refusal), with no model: the lead line's choice can then be measured in seconds."""
+        t0 = time.perf_counter()
+        question = validate_question(question)
+        language = answer_language(question)
+        evidence, qe, timings = self._evidence(question, language, k, retrieval_mode, filters)
+        if low_evidence(qe, self.grounding) or figures_missing(question, language, evidence):
+            return self._without_model(question, language, evidence, qe, "refuse", timings, t0)
+        shown = self._lead_part(question, question, language, evidence, qe)
+        if isinstance(shown, Answer):
+            return next(self._final(shown, timings, t0))
+        _, composer, lead = shown
+        return next(self._final(composer.answer(question, [lead], timings), timings, t0))
+
     # -- steps ----------------------------------------------------------------------------------------
+
+    def _evidence(self, standalone: str, language: str, k: int, retrieval_mode: str,
+                  filters: dict[str, Any] | None) -> tuple[Evidence, QuestionEvidence, dict[str, float]]:
+        """Retrieve (widened by neighbours), read the lines and score them against the question."""
+        t_search = time.perf_counter()
+        passages = self.retriever.search(standalone, k=max(k, self.config.evidence_k), mode=retrieval_mode,
+                                         filters=filters)
+        passages = passages + self._neighbours(passages)
+        timings = {"retrieve_s": time.perf_counter() - t_search}
+        evidence = Evidence(passages, self.retriever.embedder, self.grounding, self.vocabulary,
+                            renderings=self.renderings.text if self.renderings is not None else None)
+        return evidence, score_question(standalone, evidence, language), timings
 
     def _neighbours(self, passages: list[Passage]) -> list[Passage]:
         """Paragraphs next to the top hits in the same section: the answer often sits beside the match
@@ -302,12 +323,11 @@ class Answerer:
         from rag.generate import stream_answer
         from rag.prompt import is_no_answer, prompt_inputs
 
-        selection = select_lines(evidence, qe, standalone, self.config)
-        if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
-            yield from self._final(refusal_answer(question, language, evidence.passages), timings, t0)
+        shown = self._lead_part(question, standalone, language, evidence, qe)
+        if isinstance(shown, Answer):
+            yield from self._final(shown, timings, t0)
             return
-        composer = Composer(evidence, language)
-        lead = composer.lead_block(selection.lead, self._question_vector(evidence, standalone), self.config.lead_chars)
+        selection, composer, lead = shown
         timings["first_line_s"] = time.perf_counter() - t0
         yield lead + "\n\n"
         writes = language if language in self.config.write_languages else "en"
@@ -332,6 +352,16 @@ class Answerer:
         written = self._checked_sentences(draft, writes, evidence, standalone, selection, composer)
         answer = composer.answer(question, [lead, written], timings)
         yield from self._final(answer, timings, t0)
+
+    def _lead_part(self, question: str, standalone: str, language: str, evidence: Evidence,
+                   qe: QuestionEvidence) -> Answer | tuple[Selection, Composer, str]:
+        """The selection and its verified lead block, or the refusal when the lines cannot answer."""
+        selection = select_lines(evidence, qe, standalone, self.config)
+        if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
+            return refusal_answer(question, language, evidence.passages)
+        composer = Composer(evidence, language)
+        lead = composer.lead_block(selection.lead, self._question_vector(evidence, standalone), self.config.lead_chars)
+        return selection, composer, lead
 
     def _trust_not_found(self, qe: QuestionEvidence) -> bool:
         """The model's "not in these lines" refuses unless the best line matches the question strongly."""
