@@ -10,7 +10,7 @@ other close lines, within a character budget that keeps prompt reading short on 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rag import languages
@@ -104,11 +104,17 @@ def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Coll
     return any(k.kind in kinds and k not in besides for k in stated_keys(evidence.lines[j]))
 
 
-def lead_lines(evidence: Evidence, chosen: list[int], question: str = "",
-               asked: tuple[str, ...] = (), config: AnswerConfig = AnswerConfig()) -> tuple[int, ...]:
-    """The line shown at once, before the model writes: among the first chosen lines, the one
-    closest to what the question asks (its dates set aside), preferring one holding the kind of
-    detail asked for ("how long" -> a number)."""
+def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked: tuple[str, ...] = (),
+               config: AnswerConfig = AnswerConfig(), scores: Sequence[float] | None = None) -> tuple[int, ...]:
+    """The line shown at once, before the model writes: among the first chosen lines, preferring
+    one holding the kind of detail asked for ("how long" -> a number), the one that best answers
+    what the question asks.
+
+    That is the line's question score (`scores`: its match with the whole question, names and
+    figures included) plus its similarity to the question with its dates set aside. The similarity
+    alone picks the line announcing the event over the one saying what happened in it; the score
+    alone ties at its ceiling among the top lines, where the scene-less similarity tells them apart.
+    """
     if not chosen:
         return ()
     c = config
@@ -119,7 +125,8 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "",
         holding = [j for j in candidates if has_detail(evidence, j, asked)]
         candidates = holding or candidates
     cos = evidence.cosine([without_scene(question)])[0]
-    return (max(candidates, key=lambda j: float(cos[j])),)
+    own = (lambda j: float(scores[j])) if scores is not None else (lambda j: 0.0)
+    return (max(candidates, key=lambda j: own(j) + float(cos[j])),)
 
 
 def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
@@ -143,4 +150,5 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
             break
     from rag.ground.question import asked_kinds
 
-    return Selection(tuple(chosen), lead_lines(evidence, chosen, question, asked_kinds(question), config))
+    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, qe.scores)
+    return Selection(tuple(chosen), lead)

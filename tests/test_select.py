@@ -1,0 +1,34 @@
+"""The lead line's choice: guarantees, not wording (which line is best is measured by `rag eval --configs lead`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.answer_config import AnswerConfig
+from rag.ground.question import asked_kinds, score_question
+from rag.retrieve import Retriever
+from rag.select import has_detail, lead_lines, select_lines
+from tests.ground.common import S000, S002, S003, S004, evidence_for
+
+PLACES = [(S000, 11), (S002, 3), (S003, 1), (S000, 15), (S004, 10)]
+
+
+def test_lead_is_among_the_first_selected_lines_and_holds_the_asked_kind(fake_retriever: Retriever) -> None:
+    ev = evidence_for(fake_retriever, *PLACES)
+    question = "How many minutes did the Biden-Putin call last?"
+    selection = select_lines(ev, score_question(question, ev, "en"), question)
+    config = AnswerConfig()
+    assert len(selection.lead) == 1 and selection.lead[0] in selection.lines[: config.lead_candidates]
+    candidates = selection.lines[: config.lead_candidates]
+    kinds = asked_kinds(question)
+    if any(has_detail(ev, j, kinds) for j in candidates):
+        assert has_detail(ev, selection.lead[0], kinds)
+
+
+def test_a_clearly_better_question_score_decides_the_lead(fake_retriever: Retriever) -> None:
+    ev = evidence_for(fake_retriever, *PLACES)
+    chosen = [j for j in range(len(ev)) if ev.supports[j]][:4]
+    for favourite in chosen:
+        scores = np.zeros(len(ev), dtype=np.float32)
+        scores[favourite] = 3.0  # more than any cosine difference can outweigh
+        assert lead_lines(ev, chosen, "What did the presidents discuss?", (), AnswerConfig(), scores) == (favourite,)
