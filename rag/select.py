@@ -104,6 +104,14 @@ def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Coll
     return any(k.kind in kinds and k not in besides for k in stated_keys(evidence.lines[j]))
 
 
+def states_asked(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Collection[Key] = ()) -> bool:
+    """Line j states a detail of these kinds beyond `besides`, a date's day not counting as a
+    figure: "how long" is not answered by "on December 30"."""
+    line = evidence.lines[j]
+    said = extract_keys(line.text, line.lang) + (extract_keys(line.rendering, "en") if line.rendering else [])
+    return any(k.kind in kinds and k not in besides for k in said)
+
+
 def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked: tuple[str, ...] = (),
                config: AnswerConfig = AnswerConfig(), scores: Sequence[float] | None = None) -> tuple[int, ...]:
     """The line shown at once, before the model writes: among the first chosen lines, preferring
@@ -122,11 +130,29 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
     if not question or len(candidates) == 1:
         return (candidates[0],)
     if asked:  # "how long" is answered by a line with a figure: prefer lines that hold one
-        holding = [j for j in candidates if has_detail(evidence, j, asked)]
-        candidates = holding or candidates
+        given = set(extract_keys(question))
+        for kinds in (tuple(k for k in asked if k != "count"), asked):  # a figure in digits, else a number word
+            holding = [j for j in candidates if states_asked(evidence, j, kinds, given)]
+            if holding:
+                candidates = holding
+                break
     cos = evidence.cosine([without_scene(question)])[0]
     own = (lambda j: float(scores[j])) if scores is not None else (lambda j: 0.0)
-    return (max(candidates, key=lambda j: own(j) + float(cos[j])),)
+    told = telling_words(evidence, candidates, question)
+    return (max(candidates, key=lambda j: own(j) + float(cos[j]) + c.lead_word_weight * told[j]),)
+
+
+def telling_words(evidence: Evidence, candidates: list[int], question: str) -> dict[int, int]:
+    """Per candidate, how many of the question's content words it says (in its words or rendering)
+    that not every candidate says: the words every candidate shares set the scene ("Biden",
+    "Putin", "call"); the others say what is asked about ("Stoltenberg", "tone")."""
+    from rag.keyword import tokenize
+
+    asked = set(tokenize(question))
+    said = {j: asked & set(tokenize(f"{evidence.lines[j].text} {evidence.lines[j].rendering or ''}"))
+            for j in candidates}
+    shared = set.intersection(*said.values()) if said else set()
+    return {j: len(words - shared) for j, words in said.items()}
 
 
 def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
