@@ -17,9 +17,6 @@ class AnswerConfig:
     neighbour_top: int = 3  # widen the evidence with same-section neighbours of this many top hits
     neighbour_window: int = 2  # paragraphs either side
     lead_candidates: int = 6  # the verified line shown first is chosen among this many best lines
-    # Added to a lead candidate's score per question word it says that not all candidates say (a
-    # small nudge: the score and similarity decide, the words tell close lines apart).
-    lead_word_weight: float = 0.02
     max_context_lines: int = 6  # lines the model may write from (and cite)
     # Reader languages the model writes in; for others it writes English (the verified lines still
     # come in the reader's language where a checked form exists). See the README, "Romanian readers".

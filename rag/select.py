@@ -138,21 +138,7 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
                 break
     cos = evidence.cosine([without_scene(question)])[0]
     own = (lambda j: float(scores[j])) if scores is not None else (lambda j: 0.0)
-    told = telling_words(evidence, candidates, question)
-    return (max(candidates, key=lambda j: own(j) + float(cos[j]) + c.lead_word_weight * told[j]),)
-
-
-def telling_words(evidence: Evidence, candidates: list[int], question: str) -> dict[int, int]:
-    """Per candidate, how many of the question's content words it says (in its words or rendering)
-    that not every candidate says: the words every candidate shares set the scene ("Biden",
-    "Putin", "call"); the others say what is asked about ("Stoltenberg", "tone")."""
-    from rag.keyword import tokenize
-
-    asked = set(tokenize(question))
-    said = {j: asked & set(tokenize(f"{evidence.lines[j].text} {evidence.lines[j].rendering or ''}"))
-            for j in candidates}
-    shared = set.intersection(*said.values()) if said else set()
-    return {j: len(words - shared) for j, words in said.items()}
+    return (max(candidates, key=lambda j: own(j) + float(cos[j])),)
 
 
 def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",

@@ -7,7 +7,7 @@ import numpy as np
 from rag.answer_config import AnswerConfig
 from rag.ground.question import asked_kinds, score_question
 from rag.retrieve import Retriever
-from rag.select import has_detail, lead_lines, select_lines, states_asked, telling_words
+from rag.select import has_detail, lead_lines, select_lines, states_asked
 from tests.ground.common import S000, S002, S003, S004, evidence_for
 
 PLACES = [(S000, 11), (S002, 3), (S003, 1), (S000, 15), (S004, 10)]
@@ -41,11 +41,3 @@ def test_a_dates_day_is_not_the_figure_a_how_long_question_asks_for(fake_retriev
     assert has_detail(ev, at[(S000, 11)], kinds)  # "30 grudnia" may still back a written "30"
     assert not states_asked(ev, at[(S000, 11)], kinds)
     assert states_asked(ev, at[(S002, 3)], kinds)  # "trwała około 50 minut"
-
-
-def test_words_every_candidate_shares_do_not_tell_them_apart(fake_retriever: Retriever) -> None:
-    ev = evidence_for(fake_retriever, *PLACES)
-    chosen = [j for j in range(len(ev)) if ev.supports[j]][:4]
-    told = telling_words(ev, chosen, "Biden Putin " + ev.lines[chosen[0]].text)
-    assert told[chosen[0]] == max(told.values()) and told[chosen[0]] > 0
-    assert telling_words(ev, chosen[:1], ev.lines[chosen[0]].text) == {chosen[0]: 0}
