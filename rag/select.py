@@ -118,10 +118,10 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
     one holding the kind of detail asked for ("how long" -> a number), the one that best answers
     what the question asks.
 
-    That is the line's question score (`scores`: its match with the whole question, names and
-    figures included) plus its similarity to the question with its dates set aside. The similarity
-    alone picks the line announcing the event over the one saying what happened in it; the score
-    alone ties at its ceiling among the top lines, where the scene-less similarity tells them apart.
+    That is the line's question score (`scores`, names and figures included) plus its similarity,
+    both for the question with its scene (dates) set aside: the similarity alone picks the line
+    announcing the event over the one saying what happened in it, and a score that counts the date
+    picks the line that only names the day.
     """
     if not chosen:
         return ()
@@ -162,5 +162,9 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
             break
     from rag.ground.question import asked_kinds
 
-    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, qe.scores)
+    from rag.ground.question import score_question
+
+    # "What did Biden offer on 30 December?": the date sets the scene; the offer is what is asked.
+    scene_less = score_question(without_scene(question), evidence).scores if question else qe.scores
+    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less)
     return Selection(tuple(chosen), lead)
