@@ -196,10 +196,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def file_hashes(corpus_dir: Path) -> dict[str, str]:
-    """sha256 of each indexable file, to tell whether an index is stale."""
+    """sha256 of each indexable file and of the renderings shipped with the corpus, to tell whether
+    an index is stale: the keyword side joins each line's checked rendering, so new renderings
+    (a `git pull`, a `rag render --export`) need a rebuild as much as an edited article does."""
     from rag.corpus import corpus_files
+    from rag.render import RENDER_DIR
 
-    return {p.name: _file_sha256(p) for p in corpus_files(corpus_dir)}
+    hashes = {p.name: _file_sha256(p) for p in corpus_files(corpus_dir)}
+    for p in sorted((corpus_dir / RENDER_DIR).glob("*.jsonl")):
+        hashes[f"{RENDER_DIR}/{p.name}"] = _file_sha256(p)
+    return hashes
 
 
 def _file_sha256(path: Path) -> str:

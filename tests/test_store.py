@@ -167,3 +167,15 @@ def test_empty_corpus_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError):
         build_store(tmp_path / "c", tmp_path / "idx", FakeEmbedder(), progress=False)
     assert not (tmp_path / "idx").exists()
+
+
+def test_new_shipped_renderings_make_the_index_stale(corpus_copy: Path, tmp_path: Path) -> None:
+    from rag.store import is_stale
+
+    path = tmp_path / "idx"
+    build_store(corpus_copy, path, FakeEmbedder(), progress=False)
+    assert not is_stale(path, corpus_copy)
+    shipped = corpus_copy / ".renderings" / "en.jsonl"
+    shipped.parent.mkdir(exist_ok=True)
+    shipped.write_text(shipped.read_text("utf-8") + "\n" if shipped.exists() else "{}\n", "utf-8")
+    assert is_stale(path, corpus_copy)  # the keyword side joins renderings: they must reach the index
