@@ -113,7 +113,8 @@ def states_asked(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Co
 
 
 def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked: tuple[str, ...] = (),
-               config: AnswerConfig = AnswerConfig(), scores: Sequence[float] | None = None) -> tuple[int, ...]:
+               config: AnswerConfig = AnswerConfig(), scores: Sequence[float] | None = None,
+               cosine: Sequence[float] | None = None) -> tuple[int, ...]:
     """The line shown at once, before the model writes: among the first chosen lines, preferring
     one holding the kind of detail asked for ("how long" -> a number), the one that best answers
     what the question asks.
@@ -136,7 +137,7 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
             if holding:
                 candidates = holding
                 break
-    cos = evidence.cosine([without_scene(question)])[0]
+    cos = cosine if cosine is not None else evidence.cosine([without_scene(question)])[0]
     own = (lambda j: float(scores[j])) if scores is not None else (lambda j: 0.0)
     return (max(candidates, key=lambda j: own(j) + float(cos[j])),)
 
@@ -160,11 +161,12 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
         used += size
         if len(chosen) >= c.max_context_lines:
             break
-    from rag.ground.question import asked_kinds
-
-    from rag.ground.question import score_question
+    from rag.ground.question import asked_kinds, score_question
 
     # "What did Biden offer on 30 December?": the date sets the scene; the offer is what is asked.
-    scene_less = score_question(without_scene(question), evidence).scores if question else qe.scores
-    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less)
+    if not question:
+        return Selection(tuple(chosen), lead_lines(evidence, chosen, config=config))
+    scene_less = score_question(without_scene(question), evidence)  # embeds it once: its cosines serve too
+    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less.scores,
+                      scene_less.cosine)
     return Selection(tuple(chosen), lead)
