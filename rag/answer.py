@@ -21,7 +21,7 @@ import numpy as np
 
 from rag import settings
 from rag.answer_config import AnswerConfig
-from rag.check import check_claim
+from rag.check import check_claim, citing_lines
 from rag.extractive import extractive_answer
 from rag.ground.citations import line_citations
 from rag.ground.config import GroundingConfig
@@ -379,6 +379,8 @@ class Answerer:
             cited = [selection.lines[n - 1] for n in sentence.hints if 1 <= n <= len(selection.lines)]
             cited = [j for j in dict.fromkeys(cited) if evidence.supports[j]]
             check = check_claim(sentence.text, language, cited, evidence, question, selection.lines)
+            if check.ok:
+                cited = citing_lines(sentence.text, language, cited, evidence)
             composer.details.append({"text": sentence.text, "supported": check.ok, "score": 1.0 if check.ok else 0.0,
                                      "kind": "model", "missing": list(check.missing),
                                      "citations": [c.to_dict() for c in line_citations(evidence, cited)]})

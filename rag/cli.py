@@ -13,7 +13,7 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rag import settings
@@ -334,11 +334,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if argv and argv[0] == "eval":
         args, rest = parser.parse_known_args(argv[:1])
-        return cmd_eval(args, argv[1:])
+        return _reported(lambda: cmd_eval(args, argv[1:]))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="rag: %(levelname)s: %(message)s")
+    return _reported(lambda: args.func(args))
+
+
+def _reported(command: Callable[[], int]) -> int:
+    """Run a subcommand; a known failure becomes one clear line and exit code 1, not a traceback."""
     try:
-        return args.func(args)
+        return command()
     except UsageError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,11 +11,11 @@ from typing import Any
 
 import uvicorn
 
-from rag.testing import EchoChatModel
 from rag.serve.app import create_app
 from rag.serve.config import ServeConfig
 from rag.serve.queue import GenerationQueue
 from rag.serve.state import ServerState
+from rag.testing import EchoChatModel
 
 
 def free_port() -> int:

@@ -293,6 +293,34 @@ def test_checked_sentence_is_kept_with_its_cited_line(call_retriever: StaticRetr
     assert written and written[0]["supported"] and written[0]["citations"][0]["start_line"] == 3
 
 
+def citing_both(template: str, first: str, second: str) -> PromptAwareChatModel:
+    """A model writing `template` with {a} and {b} = the prompt ids of the sources holding each needle."""
+
+    def reply(sources: str) -> str:
+        ids = {}
+        for row in sources.strip().splitlines():
+            m = re.match(r"\[(\d+)\]", row)
+            for key, needle in (("a", first), ("b", second)):
+                if m and needle in row and key not in ids:
+                    ids[key] = m.group(1)
+        return template.format(a=ids.get("a", 98), b=ids.get("b", 99))
+
+    return PromptAwareChatModel(messages=iter([]), reply_for=reply, prompts=[])
+
+
+def test_a_sentence_citing_several_lines_keeps_the_one_stating_its_figure(call_retriever: StaticRetriever) -> None:
+    model = citing_both("The call lasted about 50 minutes [{b}][{a}].", "Zgodnie z wcześniejszymi",
+                        "Biały Dom podał")
+    answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
+    written = [d for d in answer.sentences if d.get("kind") == "model"]
+    prompt = str(model.prompts[-1][-1].content)
+    assert "Zgodnie z wcześniejszymi" in prompt and "Biały Dom podał" in prompt  # both lines were cited
+    assert written and written[0]["supported"]
+    assert [(c["source"], c["start_line"]) for c in written[0]["citations"]] == [(S002, 3)]
+    sentence = re.search(r"The call lasted about 50 minutes ((?:\[\d+\])+)", answer.answer)
+    assert sentence and len(re.findall(r"\[\d+\]", sentence.group(1))) == 1
+
+
 def test_a_number_its_cited_line_lacks_removes_the_sentence(call_retriever: StaticRetriever) -> None:
     model = citing("The call lasted about 30 minutes [{n}].", "Zgodnie z wcześniejszymi")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)

@@ -206,3 +206,13 @@ def test_a_bad_setting_is_one_clear_line(fake_env: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("RAG_EMBEDDER", "torch")
     assert cli.main(["search", "Stoltenberg"]) == 1
     assert "RAG_EMBEDDER='torch'" in capsys.readouterr().err
+
+
+def test_eval_over_a_missing_corpus_is_one_clear_line(fake_env: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    missing = tmp_path / "no-such-corpus"
+    code = cli.main(["eval", "--corpus", str(missing), "--store", str(tmp_path / "store"),
+                     "--configs", "keyword", "--limit", "1", "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "corpus folder not found" in err and str(missing) in err
+    assert "Traceback" not in err

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
-import tempfile
 
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from rag.langchain_retriever import NewsRetriever
 from rag.retrieve import Retriever
-from tests.conftest import SEEDS
 from rag.testing import FakeEmbedder
+from tests.conftest import SEEDS
 
 
 @lru_cache(maxsize=1)

@@ -23,10 +23,10 @@ import openai
 import pytest
 
 from app.engine import Engine
-from rag.testing import EchoChatModel
 from rag.serve.auth import bind_problem
 from rag.serve.openai_format import split_conversation
 from rag.serve.schemas import Message
+from rag.testing import EchoChatModel
 from tests.conftest import SEEDS
 from tests.fakes import FakeEmbedder
 from tests.serve_support import free_port, serving

@@ -13,7 +13,6 @@ from rag import settings
 from rag.serve.config import DEFAULT_QUEUE_SIZE
 
 
-
 class BindRefused(ValueError):
     """The address would expose the server without an API key."""
 
