@@ -125,17 +125,18 @@ def figures_missing(question: str, language: str, evidence: Evidence) -> bool:
 
 
 def lacks_asked_detail(question: str, language: str, evidence: Evidence, lines: Sequence[int]) -> bool:
-    """A "how many" question whose lines hold no number, or a "when" question whose lines hold no
-    date, beyond what the question itself says: those lines cannot answer it, whatever is written."""
+    """A "how many" question whose lines hold no number (a date's day or a year is not one), or a
+    "when" question whose lines hold no date, beyond what the question itself says: those lines
+    cannot answer it, whatever is written."""
     from rag.ground.details import extract_keys
     from rag.ground.question import asked_kinds
-    from rag.select import has_detail
+    from rag.select import states_asked
 
     kinds = asked_kinds(question)
     if not kinds:
         return False
     given = set(extract_keys(question, language))
-    return not any(has_detail(evidence, j, kinds, besides=given) for j in lines)
+    return not any(states_asked(evidence, j, kinds, besides=given) for j in lines)
 
 
 def _corpus_of(retriever: Any) -> Path | None:
@@ -387,7 +388,9 @@ class Answerer:
             if check.ok:
                 out.append(composer.sentence(sentence.text, cited))
                 continue
-            for j in cited[:1]:  # only a line that itself answers well may stand in for the sentence
+            # The cited line stating most of the sentence's details stands in for it, when it
+            # itself answers well (is among the lead candidates) and is not shown already.
+            for j in citing_lines(sentence.text, language, cited, evidence)[:1]:
                 if j not in shown and j in selection.lines[: self.config.lead_candidates]:
                     shown.add(j)
                     out.append(composer.quote(j, None, self.config.lead_chars))

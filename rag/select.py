@@ -106,10 +106,16 @@ def has_detail(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Coll
 
 def states_asked(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Collection[Key] = ()) -> bool:
     """Line j states a detail of these kinds beyond `besides`, a date's day not counting as a
-    figure: "how long" is not answered by "on December 30"."""
+    figure, nor a year as a count: "how long" is not answered by "on December 30"."""
     line = evidence.lines[j]
     said = extract_keys(line.text, line.lang) + (extract_keys(line.rendering, "en") if line.rendering else [])
-    return any(k.kind in kinds and k not in besides for k in said)
+    counting = "date" not in kinds  # "how many troops" is not answered by "in 2022"
+    return any(k.kind in kinds and k not in besides and not (counting and is_year(k)) for k in said)
+
+
+def is_year(key: Key) -> bool:
+    """A four-digit number a news text would use as a year."""
+    return key.kind == "num" and key.value.isdigit() and len(key.value) == 4 and 1800 <= int(key.value) <= 2200
 
 
 def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked: tuple[str, ...] = (),

@@ -321,6 +321,16 @@ def test_a_sentence_citing_several_lines_keeps_the_one_stating_its_figure(call_r
     assert sentence and len(re.findall(r"\[\d+\]", sentence.group(1))) == 1
 
 
+def test_a_failing_sentence_gives_way_to_the_cited_line_stating_its_details(call_retriever: StaticRetriever) -> None:
+    model = citing_both("Biden offered Ukraine and NATO two paths 30 times [{a}][{b}].", "Zgodnie z wcześniejszymi",
+                        "Biały Dom podał")
+    answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
+    written = [d for d in answer.sentences if d.get("kind") == "model"]
+    assert written and not written[0]["supported"] and "num:30" in written[0]["missing"]
+    assert "30 times" not in answer.answer
+    assert (S000, 15) in cited_places(answer)  # the line naming Ukraine, though the sentence cited it second
+
+
 def test_a_number_its_cited_line_lacks_removes_the_sentence(call_retriever: StaticRetriever) -> None:
     model = citing("The call lasted about 30 minutes [{n}].", "Zgodnie z wcześniejszymi")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)

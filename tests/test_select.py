@@ -41,3 +41,16 @@ def test_a_dates_day_is_not_the_figure_a_how_long_question_asks_for(fake_retriev
     assert has_detail(ev, at[(S000, 11)], kinds)  # "30 grudnia" may still back a written "30"
     assert not states_asked(ev, at[(S000, 11)], kinds)
     assert states_asked(ev, at[(S002, 3)], kinds)  # "trwała około 50 minut"
+
+
+def test_a_year_is_not_the_count_a_how_many_question_asks_for(fake_retriever: Retriever) -> None:
+    from rag.answer import lacks_asked_detail
+
+    ev = evidence_for(fake_retriever, (S002, 19), (S002, 3))
+    at = {(ln.source, ln.number): j for j, ln in enumerate(ev.lines)}
+    talks = at[(S002, 19)]  # "9-10 stycznia 2022 roku … 12 stycznia": dates and a year, no count
+    how_many = "How many Russian troops were massed near the border?"
+    assert not states_asked(ev, talks, asked_kinds(how_many))
+    assert lacks_asked_detail(how_many, "en", ev, [talks])
+    assert not lacks_asked_detail(how_many, "en", ev, [talks, at[(S002, 3)]])  # "50 minut" is a figure
+    assert states_asked(ev, talks, asked_kinds("When will the talks in Geneva take place?"))
