@@ -16,7 +16,8 @@ _ABBREVIATIONS = lexicon.words(lexicon.ABBREVIATIONS)
 _CONJUNCTIONS = lexicon.alternatives(lexicon.MARKER_CONJUNCTIONS)
 _END = re.compile(r"[.!?…]+[\"”»’')\]]*(?P<marks>(?:\s*\[[^\[\]\n]{1,24}\])*)(?=\s|$)")
 _MARKER = re.compile(rf"\s*\[\s*(?:[^\[\]\d\n]{{0,12}}?)\s*(\d+(?:\s*(?:[,;–-]|{_CONJUNCTIONS})\s*\d+)*)\s*\]", re.I)
-_MARKER_SEPARATOR = re.compile(rf"\s*(?:[,;]|{_CONJUNCTIONS})\s*")
+_MARKER_SEPARATOR = re.compile(rf"\s*(?:[,;]|{_CONJUNCTIONS})\s*", re.I)  # as _MARKER: "[1 AND 3]" too
+_RANGE = re.compile(r"^(\d+)\s*[–-]\s*(\d+)$")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)])\s+")
 # "According to source [3], …" / "Według źródła [2] …": the marker is the whole point of such a
 # lead, so the lead goes with it.
@@ -37,7 +38,7 @@ def _marker_numbers(group: str) -> list[int]:
     out: list[int] = []
     for part in _MARKER_SEPARATOR.split(group):
         bounds = [int(x) for x in re.findall(r"\d+", part)]
-        if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= 10:
+        if _RANGE.match(part.strip()) and 0 < bounds[1] - bounds[0] <= 10:
             out.extend(range(bounds[0], bounds[1] + 1))
         else:
             out.extend(bounds)

@@ -35,3 +35,9 @@ def test_marker_conjunctions_of_each_language() -> None:
     assert strip_markers("Au vorbit [1 și 3].") == ("Au vorbit.", (1, 3))
     assert strip_markers("Rozmawiali [2 i 4].") == ("Rozmawiali.", (2, 4))
     assert strip_markers("They spoke [1 and 2].") == ("They spoke.", (1, 2))
+
+
+def test_a_capitalised_conjunction_lists_lines_not_a_range() -> None:
+    assert strip_markers("They spoke [1 AND 3].") == ("They spoke.", (1, 3))
+    assert strip_markers("They spoke [1 And 4, 6].") == ("They spoke.", (1, 4, 6))
+    assert strip_markers("They spoke [2–4].") == ("They spoke.", (2, 3, 4))
