@@ -75,6 +75,7 @@ PACK = LanguagePack(
     months={1: ("ianuarie",), 2: ("februarie",), 3: ("martie",), 4: ("aprilie",), 6: ("iunie",), 7: ("iulie",),
             8: ("august",), 9: ("septembrie",), 10: ("octombrie",), 11: ("noiembrie",), 12: ("decembrie",)},
     date_months={5: ("mai",)},
+    # Monday ("luni") is left out: it is also "months", far more common in news text.
     weekdays={2: ("marti",), 3: ("miercuri",), 4: ("joi",), 5: ("vineri",), 6: ("sambata",), 7: ("duminica",)},
     number_words={"doi": 2, "doua": 2, "trei": 3, "patru": 4, "cinci": 5, "sase": 6, "sapte": 7, "zece": 10,
                   "cincizeci": 50, "suta": 100},
