@@ -23,16 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rag eval",
         description="Score retrieval and answers on the hand-written question set (evals/qa.jsonl).\n"
                     "Retrieval configs are the retriever modes (keyword, dense, hybrid, ...);\n"
-                    "answer configs are 'llm' and 'extractive' (and 'lead', when named). Writes\n"
-                    "results.json, report.md\n"
-                    "and chart.png; see evals/README.md for what each figure means.",
+                    "answer configs are 'llm', 'extractive' and 'naive' (the plain LangChain chain),\n"
+                    "and 'lead' (the verified lead line alone) when named. Writes results.json,\n"
+                    "report.md and chart.png; see evals/README.md for what each figure means.",
         epilog="examples:\n  rag eval --retrieval-only --split dev\n"
                "  rag eval --configs hybrid,extractive --limit 10\n  rag eval --model small --out /tmp/eval",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--retrieval-only", action="store_true", help="skip the answer configs (no LLM needed)")
     parser.add_argument("--configs", help="comma list of configs to run, e.g. 'keyword,hybrid,extractive' "
-                                          "(default: every retriever mode plus llm and extractive)")
+                                          "(default: every retriever mode plus llm, extractive and naive)")
     parser.add_argument("--k", type=int, default=5, help="passages per question for recall@k and answering (default 5)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N questions of the split")
     parser.add_argument("--split", choices=SPLITS, default="dev",
