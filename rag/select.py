@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag import languages
 from rag.answer_config import AnswerConfig
-from rag.ground.details import Key, extract_keys
+from rag.ground.details import Key, extract_keys, is_year
 from rag.ground.evidence import Evidence
 from rag.ground.lines import stated_keys
 from rag.ground.question import QuestionEvidence
@@ -111,11 +111,6 @@ def states_asked(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Co
     said = extract_keys(line.text, line.lang) + (extract_keys(line.rendering, "en") if line.rendering else [])
     counting = "date" not in kinds  # "how many troops" is not answered by "in 2022"
     return any(k.kind in kinds and k not in besides and not (counting and is_year(k)) for k in said)
-
-
-def is_year(key: Key) -> bool:
-    """A four-digit number a news text would use as a year."""
-    return key.kind == "num" and key.value.isdigit() and len(key.value) == 4 and 1800 <= int(key.value) <= 2200
 
 
 def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked: tuple[str, ...] = (),

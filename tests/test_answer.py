@@ -252,15 +252,19 @@ class PromptAwareChatModel(GenericFakeChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 
 
-def citing(template: str, needle: str) -> PromptAwareChatModel:
-    """A model writing `template` with {n} = the prompt id of the first source containing `needle`."""
+def citing(template: str, needle: str | None = None, **needles: str) -> PromptAwareChatModel:
+    """A model writing `template` with {n} = the prompt id of the first source containing `needle`
+    (and {a}, {b}, … for the keyword needles); 99 when no source holds it."""
+    wanted = {"n": needle, **needles} if needle is not None else needles
 
     def reply(sources: str) -> str:
+        ids: dict[str, str] = {}
         for row in sources.strip().splitlines():
             m = re.match(r"\[(\d+)\]", row)
-            if m and needle in row:
-                return template.format(n=m.group(1))
-        return template.format(n=99)
+            for key, text in wanted.items():
+                if m and text in row and key not in ids:
+                    ids[key] = m.group(1)
+        return template.format(**{key: ids.get(key, "99") for key in wanted})
 
     return PromptAwareChatModel(messages=iter([]), reply_for=reply, prompts=[])
 
@@ -293,24 +297,9 @@ def test_checked_sentence_is_kept_with_its_cited_line(call_retriever: StaticRetr
     assert written and written[0]["supported"] and written[0]["citations"][0]["start_line"] == 3
 
 
-def citing_both(template: str, first: str, second: str) -> PromptAwareChatModel:
-    """A model writing `template` with {a} and {b} = the prompt ids of the sources holding each needle."""
-
-    def reply(sources: str) -> str:
-        ids = {}
-        for row in sources.strip().splitlines():
-            m = re.match(r"\[(\d+)\]", row)
-            for key, needle in (("a", first), ("b", second)):
-                if m and needle in row and key not in ids:
-                    ids[key] = m.group(1)
-        return template.format(a=ids.get("a", 98), b=ids.get("b", 99))
-
-    return PromptAwareChatModel(messages=iter([]), reply_for=reply, prompts=[])
-
-
 def test_a_sentence_citing_several_lines_keeps_the_one_stating_its_figure(call_retriever: StaticRetriever) -> None:
-    model = citing_both("The call lasted about 50 minutes [{b}][{a}].", "Zgodnie z wcześniejszymi",
-                        "Biały Dom podał")
+    model = citing("The call lasted about 50 minutes [{b}][{a}].", a="Zgodnie z wcześniejszymi",
+                   b="Biały Dom podał")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
     written = [d for d in answer.sentences if d.get("kind") == "model"]
     prompt = str(model.prompts[-1][-1].content)
@@ -322,8 +311,8 @@ def test_a_sentence_citing_several_lines_keeps_the_one_stating_its_figure(call_r
 
 
 def test_a_failing_sentence_gives_way_to_the_cited_line_stating_its_details(call_retriever: StaticRetriever) -> None:
-    model = citing_both("Biden offered Ukraine and NATO two paths 30 times [{a}][{b}].", "Zgodnie z wcześniejszymi",
-                        "Biały Dom podał")
+    model = citing("Biden offered Ukraine and NATO two paths 30 times [{a}][{b}].", a="Zgodnie z wcześniejszymi",
+                   b="Biały Dom podał")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
     written = [d for d in answer.sentences if d.get("kind") == "model"]
     assert written and not written[0]["supported"] and "num:30" in written[0]["missing"]

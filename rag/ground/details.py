@@ -141,3 +141,8 @@ def line_keys(text: str, lang: str = "", date: str = "") -> LineKeys:
     # Any longer word may answer a claim's name: "Minsk" is "mińskich", "Diplomacy" "dyplomacji".
     words = {translit(w) for w in re.findall(r"[^\W\d_]{4,}", text)}
     return LineKeys(frozenset(exact), tuple(sorted(words | {k.value for k in keys if k.kind == "name"})))
+
+
+def is_year(key: Key) -> bool:
+    """A four-digit number a news text would use as a year ("in 2022"), not a count."""
+    return key.kind == "num" and key.value.isdigit() and len(key.value) == 4 and 1800 <= int(key.value) <= 2200

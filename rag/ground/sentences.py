@@ -37,11 +37,12 @@ def _marker_numbers(group: str) -> list[int]:
     """"1, 3" -> [1, 3]; "1-3" -> [1, 2, 3] (ranges are short; capped to avoid silly spans)."""
     out: list[int] = []
     for part in _MARKER_SEPARATOR.split(group):
-        bounds = [int(x) for x in re.findall(r"\d+", part)]
-        if _RANGE.match(part.strip()) and 0 < bounds[1] - bounds[0] <= 10:
-            out.extend(range(bounds[0], bounds[1] + 1))
+        span = _RANGE.match(part.strip())
+        first, last = (int(span[1]), int(span[2])) if span else (0, 0)
+        if span and 0 < last - first <= 10:
+            out.extend(range(first, last + 1))
         else:
-            out.extend(bounds)
+            out.extend(int(x) for x in re.findall(r"\d+", part))
     return out
 
 
