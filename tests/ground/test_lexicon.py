@@ -28,6 +28,12 @@ def test_month_tables_together_name_every_month() -> None:
     ("Kiedy rozmawiali?", ("date", "month", "weekday", "num")),
     ("În ce zi au vorbit?", ("date", "month", "weekday", "num")),
     ("Where was he when he called?", ()),
+    # An amount is a figure too: the lines must state one for the question to be answerable.
+    ("What amount did the club pay?", ("num", "count")),
+    ("Na jaką kwotę opiewa umowa?", ("num", "count")),
+    ("Ce sumă a plătit clubul?", ("num", "count")),
+    ("Ce salariu va primi?", ("num", "count")),
+    ("What did the summit cost the city in trust?", ()),
 ])
 def test_asked_kinds_in_each_language(question: str, kinds: tuple[str, ...]) -> None:
     from rag.ground.question import asked_kinds
