@@ -34,6 +34,8 @@ def test_month_tables_together_name_every_month() -> None:
     ("Ce sumă a plătit clubul?", ("num", "count")),
     ("Ce salariu va primi?", ("num", "count")),
     ("What did the summit cost the city in trust?", ()),
+    ("Jakiej centrali dotyczy umowa?", ()),  # a word that only starts like "cena"
+    ("Ce pretenții are Rusia?", ()),  # nor one that only starts like "preț"
 ])
 def test_asked_kinds_in_each_language(question: str, kinds: tuple[str, ...]) -> None:
     from rag.ground.question import asked_kinds
