@@ -19,6 +19,7 @@ from rag.ground.details import Key, extract_keys, is_year
 from rag.ground.evidence import Evidence
 from rag.ground.lines import stated_keys
 from rag.ground.question import QuestionEvidence
+from rag.keyword import tokenize
 from rag.languages import LanguagePack
 
 
@@ -81,12 +82,23 @@ def without_scene(question: str) -> str:
     folded = fold(question)
     if len(folded) != len(question):  # spans of the folded text would not map back
         return question
-    spans = [m.span() for pattern in (DATE_DAY_FIRST, DATE_MONTH_FIRST) for m in pattern.finditer(folded)]
+    spans = [(m.start(), _with_year(folded, m.end()))
+             for pattern in (DATE_DAY_FIRST, DATE_MONTH_FIRST) for m in pattern.finditer(folded)]
     out = question
     for start, end in sorted(spans, reverse=True):
         out = out[:start] + out[end:]
-    out = dangling_preposition().sub("", " ".join(out.split()))
-    return out if len(out.split()) >= 3 else question
+    out = re.sub(r"\s+(?=[?.!,])", "", dangling_preposition().sub("", " ".join(out.split())))
+    # "What happened on 24 February?" asks about the date itself: without it nothing is left to match.
+    return out if len(tokenize(out)) >= 2 else question
+
+
+_YEAR_AFTER = re.compile(r",?\s+\d{4}\b(?:\s*r\.)?")
+
+
+def _with_year(text: str, end: int) -> int:
+    """The end of a date's span with the year that follows it ("24 February 2022", "24 lutego 2022 r.")."""
+    year = _YEAR_AFTER.match(text, end)
+    return year.end() if year else end
 
 
 def other_date(evidence: Evidence, j: int, question: str) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 from rag.answer_config import AnswerConfig
 from rag.ground.question import asked_kinds, score_question
 from rag.retrieve import Retriever
-from rag.select import has_detail, lead_lines, select_lines, states_asked
+from rag.select import has_detail, lead_lines, select_lines, states_asked, without_scene
 from tests.ground.common import S000, S002, S003, S004, evidence_for
 
 PLACES = [(S000, 11), (S002, 3), (S003, 1), (S000, 15), (S004, 10)]
@@ -54,3 +54,16 @@ def test_a_year_is_not_the_count_a_how_many_question_asks_for(fake_retriever: Re
     assert lacks_asked_detail(how_many, "en", ev, [talks])
     assert not lacks_asked_detail(how_many, "en", ev, [talks, at[(S002, 3)]])  # "50 minut" is a figure
     assert states_asked(ev, talks, asked_kinds("When will the talks in Geneva take place?"))
+
+
+def test_the_scene_is_set_aside_with_its_year_and_dangling_preposition() -> None:
+    assert without_scene("What did Biden offer on 30 December?") == "What did Biden offer?"
+    assert without_scene("Co Biden przekazał Putinowi 30 grudnia 2021 r.?") == "Co Biden przekazał Putinowi?"
+    assert without_scene("Ce a cerut Rusia în convorbirea din 30 decembrie?") == "Ce a cerut Rusia în convorbirea?"
+
+
+def test_a_question_about_the_date_itself_keeps_it() -> None:
+    # Without its date "What happened" asks nothing a line could match: the question stays whole.
+    for question in ("What happened on 24 February 2022?", "Ce s-a întâmplat pe 24 februarie 2022?",
+                     "Co się stało 24 lutego?"):
+        assert without_scene(question) == question
