@@ -41,9 +41,15 @@ run: prepare
 		--server.headless true --browser.gatherUsageStats false
 
 # Debian's Chromium for the end-to-end browser test (Playwright drives it; no browser download).
+# Another apt run (a second clone's make test, unattended upgrades) holds apt's locks for a while:
+# try again for up to 5 minutes instead of failing at once (apt's own lock timeout skips `update`).
+CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium
 browser-deps:
-	test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+	test -x $(CHROMIUM) || for try in 1 2 3 4 5 6 7 8 9 10; do \
+		($(APT_INSTALL)) && break; echo "apt is busy or failed (try $$try of 10); again in 30 s" >&2; sleep 30; done
+	test -x $(CHROMIUM)
 
 test: prepare browser-deps
 	$(PY) -m pytest -q
