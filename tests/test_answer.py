@@ -231,6 +231,19 @@ def test_headline_question_gives_both_paths_from_the_cited_lines(real_answerer: 
 
 
 @pytest.mark.slow
+def test_written_sentences_end_with_at_most_max_cites_markers(real_answerer: Answerer) -> None:
+    """Unbounded, the model answered this question "January 9-10, Geneva [1] [2] … [6] [1] [2] …"
+    until its token budget ran out; the grammar now ends a sentence after MAX_CITES markers."""
+    from rag.prompt import MAX_CITES, is_no_answer
+
+    pieces = [p for p in real_answerer.ask_stream("Which dates and venues were agreed for the security talks in "
+                                                  "January?") if isinstance(p, str)]
+    draft = "".join(pieces[1:]).strip()  # after the verified lead block
+    runs = [len(re.findall(r"\[\d\]", m.group(0))) for m in re.finditer(r"(?: ?\[\d\])+", draft)]
+    assert is_no_answer(draft) or (runs and max(runs) <= MAX_CITES and draft.endswith(".")), draft
+
+
+@pytest.mark.slow
 def test_out_of_corpus_question_is_refused_with_the_real_models(real_answerer: Answerer) -> None:
     answer = real_answerer.ask("Who won the 2018 World Cup?")
     assert answer.refused and not answer.citations, answer.answer

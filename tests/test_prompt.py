@@ -103,11 +103,13 @@ def test_planted_instruction_stays_inside_the_data_fence() -> None:
 
 
 def test_grammar_allows_only_the_selected_ids_and_the_not_found_branch() -> None:
-    from rag.prompt import NOT_FOUND, answer_grammar
+    from rag.prompt import MAX_CITES, NOT_FOUND, answer_grammar
 
     gbnf = answer_grammar(3)
     assert 'id ::= "1" | "2" | "3"' in gbnf and f'"{NOT_FOUND}"' in gbnf
     assert '"4"' not in gbnf
+    sentence = next(rule for rule in gbnf.splitlines() if rule.startswith("sentence ::="))
+    assert sentence.count("cite") == MAX_CITES and "cite+" not in sentence and "cite*" not in sentence
     from llama_cpp import LlamaGrammar
 
     LlamaGrammar.from_string(gbnf, verbose=False)  # llama.cpp parses it
