@@ -13,13 +13,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 
 from rag import languages
 from rag.languages import LanguagePack
 from rag.text import fold
+
+if TYPE_CHECKING:  # bm25s loads with an index: `tokenize` alone (rag.select reads it) needs none of it
+    import bm25s
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
@@ -65,6 +68,8 @@ class KeywordIndex:
             # An empty document would break bm25s' vocabulary; a placeholder token keeps rows aligned.
             tokens = tokenize(text, strategy) or ["\u2205"]
             corpus.append([vocab.setdefault(t, len(vocab)) for t in tokens])
+        import bm25s
+
         bm25 = bm25s.BM25()
         bm25.index((corpus, vocab), show_progress=False)
         return cls(bm25=bm25, strategy=strategy, size=len(corpus))
@@ -101,6 +106,8 @@ class KeywordIndex:
     @classmethod
     def load(cls, folder: Path, strategy: str, size: int) -> KeywordIndex:
         """Memory-mapped: a large index is paged in by the postings queries touch, not read whole."""
+        import bm25s
+
         bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=True)
         if int(bm25.scores["num_docs"]) != size:
             raise ValueError(f"keyword index holds {bm25.scores['num_docs']} documents, expected {size}")

@@ -87,11 +87,12 @@ def without_scene(question: str) -> str:
     out = question
     for start, end in sorted(spans, reverse=True):
         out = out[:start] + out[end:]
-    out = re.sub(r"\s+(?=[?.!,])", "", dangling_preposition().sub("", " ".join(out.split())))
+    out = _SPACE_BEFORE_MARK.sub("", dangling_preposition().sub("", " ".join(out.split())))
     # "What happened on 24 February?" asks about the date itself: without it nothing is left to match.
     return out if len(tokenize(out)) >= 2 else question
 
 
+_SPACE_BEFORE_MARK = re.compile(r"\s+(?=[?.!,])")  # "Putinowi ?" once "30 grudnia" is cut
 _YEAR_AFTER = re.compile(r",?\s+\d{4}\b(?:\s*r\.)?")
 
 

@@ -238,7 +238,8 @@ def test_written_sentences_end_with_at_most_max_cites_markers(real_answerer: Ans
 
     pieces = [p for p in real_answerer.ask_stream("Which dates and venues were agreed for the security talks in "
                                                   "January?") if isinstance(p, str)]
-    draft = "".join(pieces[1:]).strip()  # after the verified lead block
+    assert len(pieces) > 1, pieces  # answered: the verified lead block, then the model's draft
+    draft = "".join(pieces[1:]).strip()
     runs = [len(re.findall(r"\[\d\]", m.group(0))) for m in re.finditer(r"(?: ?\[\d\])+", draft)]
     assert is_no_answer(draft) or (runs and max(runs) <= MAX_CITES and draft.endswith(".")), draft
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rag import settings
 from rag.keyword import KeywordIndex, fold, tokenize
 
 
@@ -41,3 +44,12 @@ def test_coverage_is_the_share_of_known_query_tokens() -> None:
     assert index.coverage("Biden Putin grudnia") == 1.0
     assert index.coverage("Biden spoke with Putin") == pytest.approx(2 / 3)  # "with" is a stopword
     assert index.coverage("the and") == 0.0
+
+
+def test_tokenizing_alone_does_not_load_bm25s() -> None:
+    """rag.select counts a question's content words with `tokenize`; the answer path's import stays light."""
+    code = "import sys, rag.select, rag.answer; print('bm25s' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=settings.PROJECT_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
