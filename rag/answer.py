@@ -81,11 +81,17 @@ def select_context(evidence: Evidence, qe: QuestionEvidence, language: str = "en
             for j in selection.lines]
 
 
-def _prompt_text(evidence: Evidence, qe: QuestionEvidence, j: int, language: str, max_chars: int) -> str:
+def _prompt_text(evidence: Evidence, qe: QuestionEvidence, j: int, language: str, max_chars: int,
+                 question_vec: np.ndarray | None = None) -> str:
+    """Line j as the model reads it: a long one cut to its parts closest to the question (a
+    rendering too, and a one-sentence list at its clauses), not to its first `max_chars`."""
     line = evidence.lines[j]
-    if reader_text(line, language) == line.text.strip():
+    text = reader_text(line, language)
+    if question_vec is not None:
+        return excerpt(text, question_vec, evidence, max_chars)
+    if text == line.text.strip():
         return evidence.excerpt(j, qe.seg_cosine, max_chars)
-    return excerpt(reader_text(line, language), None, evidence, max_chars)
+    return excerpt(text, None, evidence, max_chars)
 
 
 def _warm(llm: BaseChatModel) -> None:
@@ -332,8 +338,9 @@ class Answerer:
         timings["first_line_s"] = time.perf_counter() - t0
         yield lead + "\n\n"
         writes = language if language in self.config.write_languages else "en"
-        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, writes, self.config.context_line_chars),
-                                 float(qe.scores[j]))
+        question_vec = self._question_vector(evidence, standalone)
+        context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, writes, self.config.context_line_chars,
+                                                           question_vec), float(qe.scores[j]))
                    for j in selection.lines]
         pieces: list[str] = []
         try:

@@ -36,12 +36,25 @@ def is_rendered_for(line: Line, language: str) -> bool:
     return line.lang != language and bool(line.rendering)
 
 
+_CLAUSE_BREAK = re.compile(r"(?<=;)\s+")
+
+
+def excerpt_parts(text: str, max_chars: int) -> list[str]:
+    """The sentences of `text`, one longer than `max_chars` cut after its semicolons: a list of
+    demands written as one sentence can then be excerpted at the item the question asks about."""
+    parts: list[str] = []
+    for sentence in split_sentences(text):
+        pieces = _CLAUSE_BREAK.split(sentence.text) if len(sentence.text) > max_chars else [sentence.text]
+        parts.extend(p for p in pieces if p)
+    return parts
+
+
 def excerpt(text: str, question_vec: np.ndarray | None, evidence: Evidence, max_chars: int) -> str:
-    """`text`, or when longer than `max_chars` its sentences closest to the question, in order."""
+    """`text`, or when longer than `max_chars` its sentences (or clauses) closest to the question, in order."""
     text = " ".join(text.split())
     if len(text) <= max_chars:
         return text
-    parts = [s.text for s in split_sentences(text)] if question_vec is not None else []
+    parts = excerpt_parts(text, max_chars) if question_vec is not None else []
     if len(parts) < 2:
         return text[:max_chars].rsplit(" ", 1)[0] + " …"
     scores = embed_documents_cached(evidence.embedder, parts) @ question_vec

@@ -397,3 +397,19 @@ def test_english_reader_gets_the_lines_checked_rendering(call_retriever: StaticR
     polish = citing("Rozmowa trwała około 50 minut [{n}].", "50 minut")
     Answerer(call_retriever, polish, FAKE_CONFIG, renderings=store).ask("Ile trwała rozmowa Bidena z Putinem?")
     assert "trwała około 50 minut" in str(polish.prompts[0][-1].content)  # a Polish reader: the original
+
+
+def test_a_long_rendering_reaches_the_model_as_its_part_closest_to_the_question(
+        call_retriever: StaticRetriever, tmp_path) -> None:
+    from rag.render import Rendering, RenderingStore, line_hash
+
+    line = next(t for ch in call_retriever.chunks if ch.source == S002 for n, t in ch.line_items() if n == 3)
+    store = RenderingStore(path=tmp_path / "en.jsonl")
+    opening = ("As announced earlier, on Thursday evening the second phone call this month between the presidents "
+               "of the USA and Russia took place, after weeks of talks between their advisers and diplomats; ")
+    english = opening * 2 + "The call lasted about 50 minutes."
+    assert len(english) > AnswerConfig().context_line_chars
+    store.add(Rendering(hash=line_hash(line), lang="pl", text=english, ok=True, similarity=0.9))
+    model = citing("The call lasted about 50 minutes [{n}].", "50 minutes")
+    Answerer(call_retriever, model, FAKE_CONFIG, renderings=store).ask(QUESTION)
+    assert "The call lasted about 50 minutes." in str(model.prompts[0][-1].content)
