@@ -260,7 +260,7 @@ class Answerer:
         shown = self._lead_part(question, question, language, evidence, qe)
         if isinstance(shown, Answer):
             return next(self._final(shown, timings, t0))
-        _, composer, lead = shown
+        _, composer, lead, _ = shown
         return next(self._final(composer.answer(question, [lead], timings), timings, t0))
 
     # -- steps ----------------------------------------------------------------------------------------
@@ -334,11 +334,10 @@ class Answerer:
         if isinstance(shown, Answer):
             yield from self._final(shown, timings, t0)
             return
-        selection, composer, lead = shown
+        selection, composer, lead, question_vec = shown
         timings["first_line_s"] = time.perf_counter() - t0
         yield lead + "\n\n"
         writes = language if language in self.config.write_languages else "en"
-        question_vec = self._question_vector(evidence, standalone)
         context = [_line_passage(evidence, j, _prompt_text(evidence, qe, j, writes, self.config.context_line_chars,
                                                            question_vec), float(qe.scores[j]))
                    for j in selection.lines]
@@ -362,14 +361,16 @@ class Answerer:
         yield from self._final(answer, timings, t0)
 
     def _lead_part(self, question: str, standalone: str, language: str, evidence: Evidence,
-                   qe: QuestionEvidence) -> Answer | tuple[Selection, Composer, str]:
-        """The selection and its verified lead block, or the refusal when the lines cannot answer."""
+                   qe: QuestionEvidence) -> Answer | tuple[Selection, Composer, str, np.ndarray | None]:
+        """The selection, its verified lead block and the question's vector (embedded once, for the
+        lead's and the prompt's excerpts), or the refusal when the lines cannot answer."""
         selection = select_lines(evidence, qe, standalone, self.config)
         if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
             return refusal_answer(question, language, evidence.passages)
         composer = Composer(evidence, language)
-        lead = composer.lead_block(selection.lead, self._question_vector(evidence, standalone), self.config.lead_chars)
-        return selection, composer, lead
+        question_vec = self._question_vector(evidence, standalone)
+        lead = composer.lead_block(selection.lead, question_vec, self.config.lead_chars)
+        return selection, composer, lead, question_vec
 
     def _trust_not_found(self, qe: QuestionEvidence) -> bool:
         """The model's "not in these lines" refuses unless the best line matches the question strongly."""
