@@ -181,6 +181,8 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
     if not question:
         return Selection(tuple(chosen), lead_lines(evidence, chosen, config=config))
     scene_less = score_question(without_scene(question), evidence)  # embeds it once: its cosines serve too
-    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less.scores,
-                      scene_less.cosine)
+    # Judged on the question's similarity with the own-language lift removed: a Romanian question
+    # would otherwise lead with a Romanian line over the Polish one that answers it.
+    fair = evidence.fair_cosine(scene_less.seg_cosine[None, :])[0]
+    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less.scores, fair)
     return Selection(tuple(chosen), lead)

@@ -67,3 +67,22 @@ def test_a_question_about_the_date_itself_keeps_it() -> None:
     for question in ("What happened on 24 February 2022?", "Ce s-a întâmplat pe 24 februarie 2022?",
                      "Co się stało 24 lutego?"):
         assert without_scene(question) == question
+
+
+def test_the_lead_is_judged_by_the_language_fair_similarity(fake_retriever: Retriever, monkeypatch) -> None:
+    from rag.ground.evidence import Evidence
+
+    ev = evidence_for(fake_retriever, *PLACES)
+    question = "What did the presidents discuss?"
+    qe = score_question(question, ev, "en")
+    first = select_lines(ev, qe, question)
+    chosen = list(first.lines[: AnswerConfig().lead_candidates])
+    assert len(chosen) > 1
+    for favourite in chosen:
+        def fair(self: Evidence, seg_cos: np.ndarray, j: int = favourite) -> np.ndarray:
+            out = np.zeros((seg_cos.shape[0], len(self)), dtype=np.float32)
+            out[:, j] = 5.0  # outweighs any question score
+            return out
+
+        monkeypatch.setattr(Evidence, "fair_cosine", fair)
+        assert select_lines(ev, qe, question).lead == (favourite,)

@@ -73,6 +73,28 @@ class Evidence:
                 out[:, j] = seg_cos[:, self._owner == j].max(axis=1)
         return out
 
+    def fair_cosine(self, seg_cos: np.ndarray) -> np.ndarray:
+        """Per-line cosine with each source language's own-language lift taken off.
+
+        E5 rates a Romanian question closer to any Romanian line than to the Polish line that
+        answers it. A line's English rendering measures that lift: for each source language, the
+        mean amount by which its lines' best cosine exceeds their rendering's is subtracted from
+        them all. Lines of one language keep their order among themselves.
+        """
+        best = self.line_cosine(seg_cos)
+        if not seg_cos.shape[1]:
+            return best
+        last = np.cumsum([len(segs) for segs in self.segments]) - 1  # a rendering is its line's last segment
+        out = best.copy()
+        for lang in {ln.lang for ln in self.lines}:
+            members = [j for j, ln in enumerate(self.lines) if ln.lang == lang]
+            rendered = [j for j in members if self.lines[j].rendering]
+            if not rendered:
+                continue
+            lift = (best[:, rendered] - seg_cos[:, last[rendered]]).mean(axis=1)
+            out[:, members] -= np.clip(lift, 0.0, None)[:, None]
+        return out
+
     def cosine(self, texts: list[str]) -> np.ndarray:
         """[len(texts), len(lines)]: each text (query side) against its best segment of each line."""
         return self.line_cosine(self.segment_cosine(texts))

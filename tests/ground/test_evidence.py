@@ -80,3 +80,39 @@ def test_answerer_reuses_the_index_vectors_for_grounding(fake_retriever, monkeyp
     # Every paragraph line the grounding looked at was embedded at index time: at most a few
     # sentence pieces split differently are embedded anew, never the lines themselves.
     assert not set(embedder.embedded) & {ln.strip() for ln in lines}, embedder.embedded
+
+
+def _rendered_evidence(fake_retriever: Retriever):
+    from rag.ground.evidence import Evidence
+    from rag.ground.vocabulary import Vocabulary
+    from tests.ground.common import FAKE_CONFIG, S004, passage_at
+
+    passages = [passage_at(fake_retriever, S002, 3), passage_at(fake_retriever, S004, 10)]
+    return Evidence(passages, FakeEmbedder(), FAKE_CONFIG, Vocabulary.from_chunks(fake_retriever.chunks),
+                    renderings=lambda text: "In English: " + text[:40])
+
+
+def test_fair_cosine_takes_off_the_question_languages_lift(fake_retriever: Retriever) -> None:
+    ev = _rendered_evidence(fake_retriever)
+    langs = {ln.lang for ln in ev.lines}
+    assert langs == {"pl", "ro"} and all(ln.rendering for ln in ev.lines)
+    # A Romanian question: every Romanian original 0.90 (its rendering 0.82), Polish originals 0.84
+    # (their renderings 0.85); the Polish line j_pl is the one that answers, its rendering 0.86.
+    seg = np.zeros((1, len(ev._owner)), dtype=np.float32)
+    last = {int(j): i for i, j in enumerate(ev._owner)}  # each line's last segment is its rendering
+    for i, j in enumerate(ev._owner):
+        ro = ev.lines[j].lang == "ro"
+        seg[0, i] = (0.82 if ro else 0.85) if i == last[j] else (0.90 if ro else 0.84)
+    j_pl = next(j for j, ln in enumerate(ev.lines) if ln.lang == "pl")
+    seg[0, last[j_pl]] = 0.86
+    plain, fair = ev.line_cosine(seg)[0], ev.fair_cosine(seg)[0]
+    assert int(np.argmax(plain)) != j_pl and ev.lines[int(np.argmax(plain))].lang == "ro"
+    assert int(np.argmax(fair)) == j_pl
+    ro = [j for j, ln in enumerate(ev.lines) if ln.lang == "ro"]
+    assert fair[ro] == pytest.approx(plain[ro] - 0.08, abs=1e-5)  # the same lift off every Romanian line
+
+
+def test_fair_cosine_leaves_lines_without_renderings_as_they_are(fake_retriever: Retriever) -> None:
+    ev = evidence_for(fake_retriever, (S000, 11), (S003, 1))  # no renderings given
+    seg = ev.segment_cosine(["What did Biden offer?"])
+    assert np.allclose(ev.fair_cosine(seg), ev.line_cosine(seg))
