@@ -364,7 +364,7 @@ class Answerer:
                    qe: QuestionEvidence) -> Answer | tuple[Selection, Composer, str, np.ndarray | None]:
         """The selection, its verified lead block and the question's vector (embedded once, for the
         lead's and the prompt's excerpts), or the refusal when the lines cannot answer."""
-        selection = select_lines(evidence, qe, standalone, self.config)
+        selection = select_lines(evidence, qe, standalone, self.config, language)
         if not selection or lacks_asked_detail(standalone, language, evidence, selection.lines):
             return refusal_answer(question, language, evidence.passages)
         composer = Composer(evidence, language)

@@ -17,6 +17,9 @@ class AnswerConfig:
     neighbour_top: int = 3  # widen the evidence with same-section neighbours of this many top hits
     neighbour_window: int = 2  # paragraphs either side
     lead_candidates: int = 6  # the verified line shown first is chosen among this many best lines
+    # Lines within this much of the best lead score are near-ties (the question score saturates for
+    # every line naming the event); among them the one sharing the question's rarest words leads.
+    lead_tie: float = 0.05
     max_context_lines: int = 6  # lines the model may write from (and cite)
     # Reader languages the model writes in; for others it writes English (the verified lines still
     # come in the reader's language where a checked form exists). See the README, "Romanian readers".

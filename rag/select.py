@@ -9,6 +9,7 @@ other close lines, within a character budget that keeps prompt reading short on 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from rag import languages
 from rag.answer_config import AnswerConfig
 from rag.ground.details import Key, extract_keys, is_year
 from rag.ground.evidence import Evidence
-from rag.ground.lines import stated_keys
+from rag.ground.lines import Line, stated_keys
 from rag.ground.question import QuestionEvidence
 from rag.keyword import tokenize
+from rag.language import answer_language
 from rag.languages import LanguagePack
 
 
@@ -128,7 +130,7 @@ def states_asked(evidence: Evidence, j: int, kinds: tuple[str, ...], besides: Co
 
 def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked: tuple[str, ...] = (),
                config: AnswerConfig = AnswerConfig(), scores: Sequence[float] | None = None,
-               cosine: Sequence[float] | None = None) -> tuple[int, ...]:
+               cosine: Sequence[float] | None = None, language: str = "") -> tuple[int, ...]:
     """The line shown at once, before the model writes: among the first chosen lines, preferring
     one holding the kind of detail asked for ("how long" -> a number), the one that best answers
     what the question asks.
@@ -136,7 +138,8 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
     That is the line's question score (`scores`, names and figures included) plus its similarity,
     both for the question with its scene (dates) set aside: the similarity alone picks the line
     announcing the event over the one saying what happened in it, and a score that counts the date
-    picks the line that only names the day.
+    picks the line that only names the day. Near-ties (within `lead_tie`) go to the line holding
+    more of the question's rare words (in its language: `language`, detected when "").
     """
     if not chosen:
         return ()
@@ -153,11 +156,41 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
                 break
     cos = cosine if cosine is not None else evidence.cosine([without_scene(question)])[0]
     own = (lambda j: float(scores[j])) if scores is not None else (lambda j: 0.0)
-    return (max(candidates, key=lambda j: own(j) + float(cos[j])),)
+    value = {j: own(j) + float(cos[j]) for j in candidates}
+    best = max(value.values())
+    tied = [j for j in candidates if best - value[j] <= c.lead_tie]
+    if len(tied) == 1:
+        return (tied[0],)
+    overlap = keyword_overlap(evidence, without_scene(question), language or answer_language(question), tied)
+    if overlap is None:
+        return (max(tied, key=lambda j: value[j]),)
+    return (max(tied, key=lambda j: (round(overlap[j], 6), value[j])),)
+
+
+def _in_language(line: Line, language: str) -> str:
+    """The line's own words or its English rendering, whichever is in `language` ("" if neither)."""
+    if line.lang == language:
+        return line.text
+    return line.rendering if language == "en" else ""
+
+
+def keyword_overlap(evidence: Evidence, question: str, language: str,
+                    among: Sequence[int]) -> dict[int, float] | None:
+    """Per line of `among`, the summed rarity (IDF over the evidence lines) of the question's keyword
+    tokens it holds in the question's language: "offer" and "guarantees" single out the line that
+    answers, where the names every line shares do not. None when a line has no form in that
+    language: only its names could match, and names are what every line shares."""
+    forms = [_in_language(ln, language) for ln in evidence.lines]
+    if not all(forms[j] for j in among):
+        return None
+    held = [set(tokenize(f)) for f in forms]
+    n = len(held)
+    idf = {t: math.log((n + 1) / (sum(t in h for h in held) + 0.5)) for t in set(tokenize(question))}
+    return {j: sum(w for t, w in idf.items() if t in held[j]) for j in among}
 
 
 def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
-                 config: AnswerConfig = AnswerConfig()) -> Selection:
+                 config: AnswerConfig = AnswerConfig(), language: str = "") -> Selection:
     """The answer's lines within `context_chars` (a long line may still come first on its own);
     lines dated to another day than the question's are left out."""
     c = config
@@ -184,5 +217,5 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
     # Judged on the question's similarity with the own-language lift removed: a Romanian question
     # would otherwise lead with a Romanian line over the Polish one that answers it.
     fair = evidence.fair_cosine(scene_less.seg_cosine[None, :])[0]
-    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less.scores, fair)
+    lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less.scores, fair, language)
     return Selection(tuple(chosen), lead)

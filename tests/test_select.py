@@ -86,3 +86,31 @@ def test_the_lead_is_judged_by_the_language_fair_similarity(fake_retriever: Retr
 
         monkeypatch.setattr(Evidence, "fair_cosine", fair)
         assert select_lines(ev, qe, question).lead == (favourite,)
+
+
+def test_a_near_tie_goes_to_the_line_holding_the_questions_rare_words(fake_retriever: Retriever) -> None:
+    from rag.keyword import tokenize
+
+    ev = evidence_for(fake_retriever, *PLACES)
+    chosen = [j for j in range(len(ev)) if ev.supports[j] and ev.lines[j].lang == "pl"][:4]
+    assert len(chosen) > 1
+    scores = np.zeros(len(ev), dtype=np.float32)
+    for favourite in chosen:
+        rare = next(t for t in tokenize(ev.lines[favourite].text)
+                    if not any(t in tokenize(ev.lines[j].text) for j in chosen if j != favourite))
+        cosine = np.full(len(ev), 0.8, dtype=np.float32)
+        cosine[favourite] = 0.8 - AnswerConfig().lead_tie / 2  # a little behind, within the tie
+        question = f"Co z {rare}?"
+        assert lead_lines(ev, chosen, question, (), AnswerConfig(), scores, cosine, "pl") == (favourite,)
+        # A reader of another language shares only names with these lines: the score decides.
+        assert lead_lines(ev, chosen, question, (), AnswerConfig(), scores, cosine, "ro") != (favourite,)
+
+
+def test_outside_the_tie_the_score_decides_whatever_the_words(fake_retriever: Retriever) -> None:
+    ev = evidence_for(fake_retriever, *PLACES)
+    chosen = [j for j in range(len(ev)) if ev.supports[j]][:4]
+    scores = np.zeros(len(ev), dtype=np.float32)
+    cosine = np.full(len(ev), 0.5, dtype=np.float32)
+    cosine[chosen[1]] = 0.5 + 2 * AnswerConfig().lead_tie
+    question = " ".join(ev.lines[chosen[0]].text.split()[:12])  # the first line's own words
+    assert lead_lines(ev, chosen, question, (), AnswerConfig(), scores, cosine) == (chosen[1],)
