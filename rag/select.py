@@ -9,7 +9,6 @@ other close lines, within a character budget that keeps prompt reading short on 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from rag import languages
 from rag.answer_config import AnswerConfig
 from rag.ground.details import Key, extract_keys, is_year
-from rag.ground.evidence import Evidence
+from rag.ground.evidence import Evidence, rarity
 from rag.ground.lines import Line, stated_keys
 from rag.ground.question import QuestionEvidence
 from rag.keyword import tokenize
@@ -154,16 +153,15 @@ def lead_lines(evidence: Evidence, chosen: list[int], question: str = "", asked:
             if holding:
                 candidates = holding
                 break
-    cos = cosine if cosine is not None else evidence.cosine([without_scene(question)])[0]
+    asks = without_scene(question)
+    cos = cosine if cosine is not None else evidence.cosine([asks])[0]
     own = (lambda j: float(scores[j])) if scores is not None else (lambda j: 0.0)
     value = {j: own(j) + float(cos[j]) for j in candidates}
     best = max(value.values())
     tied = [j for j in candidates if best - value[j] <= c.lead_tie]
-    if len(tied) == 1:
-        return (tied[0],)
-    overlap = keyword_overlap(evidence, without_scene(question), language or answer_language(question), tied)
+    overlap = keyword_overlap(evidence, asks, language or answer_language(question), tied) if len(tied) > 1 else None
     if overlap is None:
-        return (max(tied, key=lambda j: value[j]),)
+        return (max(tied, key=value.__getitem__),)
     return (max(tied, key=lambda j: (round(overlap[j], 6), value[j])),)
 
 
@@ -184,8 +182,7 @@ def keyword_overlap(evidence: Evidence, question: str, language: str,
     if not all(forms[j] for j in among):
         return None
     held = [set(tokenize(f)) for f in forms]
-    n = len(held)
-    idf = {t: math.log((n + 1) / (sum(t in h for h in held) + 0.5)) for t in set(tokenize(question))}
+    idf = {t: rarity(len(held), sum(t in h for h in held)) for t in set(tokenize(question))}
     return {j: sum(w for t, w in idf.items() if t in held[j]) for j in among}
 
 

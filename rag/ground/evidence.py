@@ -31,6 +31,11 @@ class Claim:
         return Claim(tuple(k for k, _ in pairs), tuple(w for _, w in pairs))
 
 
+def rarity(n: int, df: int) -> float:
+    """IDF of something found in `df` of `n` lines: what sets one line apart from the rest."""
+    return math.log((n + 1) / (df + 0.5))
+
+
 class Evidence:
     """The retrieved lines with their vectors and keys, computed once per answer and reused."""
 
@@ -138,7 +143,7 @@ class Evidence:
         weights = []
         for key in keys:
             df = sum(lk.has(key) for lk in self.keys)
-            weights.append(KIND_WEIGHT[key.kind] * max(0.2, math.log((n + 1) / (df + 0.5))))
+            weights.append(KIND_WEIGHT[key.kind] * max(0.2, rarity(n, df)))
         return Claim(tuple(keys), tuple(weights))
 
     def coverage(self, claim: Claim, line_ids: Iterable[int]) -> float | None:
