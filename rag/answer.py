@@ -33,7 +33,7 @@ from rag.ground.vocabulary import Vocabulary
 from rag.language import answer_language
 from rag.present import Composer, excerpt, reader_text
 from rag.render import RenderingStore
-from rag.select import Selection, select_lines
+from rag.select import Selection, best_followers, select_lines
 from rag.text import clip_question
 from rag.types import Answer, Passage
 from rag.vector_cache import remember_document_vectors
@@ -143,6 +143,13 @@ def lacks_asked_detail(question: str, language: str, evidence: Evidence, lines: 
         return False
     given = set(extract_keys(question, language))
     return not any(states_asked(evidence, j, kinds, besides=given) for j in lines)
+
+
+def _detail(text: str, evidence: Evidence, cited: Sequence[int], kind: str, supported: bool,
+            missing: Sequence[str] = ()) -> dict[str, Any]:
+    """A written sentence's record in `Answer.sentences`: what it cited and whether its check passed."""
+    return {"text": text, "supported": supported, "score": 1.0 if supported else 0.0, "kind": kind,
+            "missing": list(missing), "citations": [c.to_dict() for c in line_citations(evidence, cited)]}
 
 
 def _corpus_of(retriever: Any) -> Path | None:
@@ -356,7 +363,7 @@ class Answerer:
                 {"text": draft, "supported": False, "score": 0.0, "citations": [], "kind": "model: not found"}])
             yield from self._final(refused, timings, t0)
             return
-        written = self._checked_sentences(draft, writes, evidence, standalone, selection, composer)
+        written = self._checked_sentences(draft, writes, evidence, qe, standalone, selection, composer)
         answer = composer.answer(question, [lead, written], timings)
         yield from self._final(answer, timings, t0)
 
@@ -376,10 +383,10 @@ class Answerer:
         """The model's "not in these lines" refuses unless the best line matches the question strongly."""
         return qe.best() < self.config.override_not_found
 
-    def _checked_sentences(self, draft: str, language: str, evidence: Evidence, question: str,
-                           selection: Selection, composer: Composer) -> str:
-        """The model's sentences that pass `check_claim`; a failing one gives way to its cited line
-        (unless that line is already shown)."""
+    def _checked_sentences(self, draft: str, language: str, evidence: Evidence, qe: QuestionEvidence,
+                           question: str, selection: Selection, composer: Composer) -> str:
+        """The model's sentences that pass `check_claim` and cite a line close to the question; a
+        failing one gives way to its cited line (unless that line is already shown)."""
         from rag.prompt import is_no_answer
 
         shown = set(selection.lead)
@@ -390,9 +397,10 @@ class Answerer:
             check = check_claim(sentence.text, language, cited, evidence, question, selection.lines)
             if check.ok:
                 cited = citing_lines(sentence.text, language, cited, evidence)
-            composer.details.append({"text": sentence.text, "supported": check.ok, "score": 1.0 if check.ok else 0.0,
-                                     "kind": "model", "missing": list(check.missing),
-                                     "citations": [c.to_dict() for c in line_citations(evidence, cited)]})
+                if self._off_question(evidence, qe, cited):
+                    composer.details.append(_detail(sentence.text, evidence, cited, "model: off the question", True))
+                    continue
+            composer.details.append(_detail(sentence.text, evidence, cited, "model", check.ok, check.missing))
             if check.ok:
                 out.append(composer.sentence(sentence.text, cited))
                 continue
@@ -403,6 +411,16 @@ class Answerer:
                     shown.add(j)
                     out.append(composer.quote(j, None, self.config.lead_chars))
         return " ".join(out)
+
+    def _off_question(self, evidence: Evidence, qe: QuestionEvidence, cited: Sequence[int]) -> bool:
+        """A true sentence from a line that matches the question far worse than the best line: the
+        model read it as context and wandered; shown, it adds a claim (and a citation) beside the point.
+        Lines sent for following the best one in its section are exempt: that is where what was said
+        or offered at an event is, whatever their own score."""
+        margin = self.config.sentence_margin
+        if not cited or margin is None or max(float(qe.scores[j]) for j in cited) >= qe.best() - margin:
+            return False
+        return not set(cited) & set(best_followers(evidence, qe, self.config))
 
     @staticmethod
     def _final(answer: Answer, timings: dict[str, float], t0: float) -> Iterator[Answer]:

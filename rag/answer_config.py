@@ -28,6 +28,11 @@ class AnswerConfig:
     lead_chars: int = 480  # a long verified line is cut to its sentences closest to the question
     context_chars: int = 1200  # source text sent to the model (~300 tokens; prompt reading is ~146 tokens/s)
     context_margin: float = 0.35  # lines this far below the best question score are not sent
+    # A model sentence must cite a line within this much of the best line's score (None: any sent
+    # line) or one of the best line's section followers; lines down to `context_margin` are still
+    # sent, as context. Tighter margins cut more wandering citations on the seeds but lost a key fact
+    # on the second corpus (README, "Measured").
+    sentence_margin: float | None = 0.3
     context_follow: int = 2  # lines after the best one in its section, sent right after it
     # A long line is cut to its best sentences for the prompt: four short excerpts inform the model
     # more than two whole paragraphs for the same prompt-reading time.

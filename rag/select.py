@@ -57,6 +57,12 @@ def ranked_lines(evidence: Evidence, qe: QuestionEvidence, config: AnswerConfig 
     return [ranked[0], *follow, *(j for j in ranked[1:] if j not in follow)]
 
 
+def best_followers(evidence: Evidence, qe: QuestionEvidence, config: AnswerConfig = AnswerConfig()) -> list[int]:
+    """The lines sent after the best one for following it in its section, whatever their score."""
+    ranked = ranked_lines(evidence, qe, config)
+    return section_followers(evidence, ranked[0], config.context_follow) if ranked else []
+
+
 def line_chars(evidence: Evidence, j: int) -> int:
     line = evidence.lines[j]
     return len(line.rendering or line.text)

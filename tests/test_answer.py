@@ -349,6 +349,16 @@ def test_a_name_its_cited_line_lacks_removes_the_sentence(call_retriever: Static
     assert "Macron" not in answer.answer
 
 
+def test_a_true_sentence_from_a_line_far_below_the_best_is_left_out(call_retriever: StaticRetriever) -> None:
+    model = lambda: citing("Biden presented Putin two paths [{n}].", "Biały Dom podał")  # noqa: E731
+    strict = AnswerConfig(sentence_margin=0.1)  # the line scores ~0.26 here, the best ~0.39
+    answer = Answerer(call_retriever, model(), FAKE_CONFIG, config=strict).ask(QUESTION)
+    assert "two paths" not in answer.answer and (S000, 15) not in cited_places(answer)
+    assert [d["kind"] for d in answer.sentences if d["text"].startswith("Biden presented")] == ["model: off the question"]
+    answer = Answerer(call_retriever, model(), FAKE_CONFIG, config=AnswerConfig(sentence_margin=None)).ask(QUESTION)
+    assert "Biden presented Putin two paths [" in answer.answer and (S000, 15) in cited_places(answer)
+
+
 def test_citation_ids_outside_the_selection_cite_nothing(call_retriever: StaticRetriever) -> None:
     model = citing("The call lasted about 50 minutes [{n}].", "no such text anywhere")
     answer = Answerer(call_retriever, model, FAKE_CONFIG).ask(QUESTION)
