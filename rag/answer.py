@@ -33,7 +33,7 @@ from rag.ground.vocabulary import Vocabulary
 from rag.language import answer_language
 from rag.present import Composer, excerpt, reader_text
 from rag.render import RenderingStore
-from rag.select import Selection, best_followers, select_lines
+from rag.select import Selection, select_lines
 from rag.text import clip_question
 from rag.types import Answer, Passage
 from rag.vector_cache import remember_document_vectors
@@ -397,7 +397,7 @@ class Answerer:
             check = check_claim(sentence.text, language, cited, evidence, question, selection.lines)
             if check.ok:
                 cited = citing_lines(sentence.text, language, cited, evidence)
-                if self._off_question(evidence, qe, cited):
+                if self._off_question(qe, selection, cited):
                     composer.details.append(_detail(sentence.text, evidence, cited, "model: off the question", True))
                     continue
             composer.details.append(_detail(sentence.text, evidence, cited, "model", check.ok, check.missing))
@@ -412,7 +412,7 @@ class Answerer:
                     out.append(composer.quote(j, None, self.config.lead_chars))
         return " ".join(out)
 
-    def _off_question(self, evidence: Evidence, qe: QuestionEvidence, cited: Sequence[int]) -> bool:
+    def _off_question(self, qe: QuestionEvidence, selection: Selection, cited: Sequence[int]) -> bool:
         """A true sentence from a line that matches the question far worse than the best line: the
         model read it as context and wandered; shown, it adds a claim (and a citation) beside the point.
         Lines sent for following the best one in its section are exempt: that is where what was said
@@ -420,7 +420,7 @@ class Answerer:
         margin = self.config.sentence_margin
         if not cited or margin is None or max(float(qe.scores[j]) for j in cited) >= qe.best() - margin:
             return False
-        return not set(cited) & set(best_followers(evidence, qe, self.config))
+        return not set(cited) & set(selection.follow)
 
     @staticmethod
     def _final(answer: Answer, timings: dict[str, float], t0: float) -> Iterator[Answer]:

@@ -26,10 +26,12 @@ from rag.languages import LanguagePack
 
 @dataclass(frozen=True)
 class Selection:
-    """Evidence line indices chosen for the answer, in prompt order; `lead` are shown before writing."""
+    """Evidence line indices chosen for the answer, in prompt order; `lead` are shown before writing;
+    `follow` were sent for following the best line in its section, whatever their own score."""
 
     lines: tuple[int, ...]
     lead: tuple[int, ...]
+    follow: tuple[int, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.lines)
@@ -55,12 +57,6 @@ def ranked_lines(evidence: Evidence, qe: QuestionEvidence, config: AnswerConfig 
         return []
     follow = section_followers(evidence, ranked[0], c.context_follow)
     return [ranked[0], *follow, *(j for j in ranked[1:] if j not in follow)]
-
-
-def best_followers(evidence: Evidence, qe: QuestionEvidence, config: AnswerConfig = AnswerConfig()) -> list[int]:
-    """The lines sent after the best one for following it in its section, whatever their score."""
-    ranked = ranked_lines(evidence, qe, config)
-    return section_followers(evidence, ranked[0], config.context_follow) if ranked else []
 
 
 def line_chars(evidence: Evidence, j: int) -> int:
@@ -215,10 +211,10 @@ def select_lines(evidence: Evidence, qe: QuestionEvidence, question: str = "",
 
     # "What did Biden offer on 30 December?": the date sets the scene; the offer is what is asked.
     if not question:
-        return Selection(tuple(chosen), lead_lines(evidence, chosen, config=config))
+        return Selection(tuple(chosen), lead_lines(evidence, chosen, config=config), tuple(j for j in chosen if j in follow))
     scene_less = score_question(without_scene(question), evidence)  # embeds it once: its cosines serve too
     # Judged on the question's similarity with the own-language lift removed: a Romanian question
     # would otherwise lead with a Romanian line over the Polish one that answers it.
     fair = evidence.fair_cosine(scene_less.seg_cosine[None, :])[0]
     lead = lead_lines(evidence, chosen, question, asked_kinds(question), config, scene_less.scores, fair, language)
-    return Selection(tuple(chosen), lead)
+    return Selection(tuple(chosen), lead, tuple(j for j in chosen if j in follow))
