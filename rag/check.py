@@ -5,6 +5,9 @@ The model writes from the selected lines only and the grammar makes it cite thei
 into a sentence citing another. A sentence failing this check is not shown; the verified line it
 cited is shown in its place (rag.present). Details the question itself gave ("on 30 December")
 may come from any selected line of the same article: they set the scene, they are not the answer.
+A sentence whose every content word is the question's own ("Czy Biden dał nadzieję…?" answered
+"Biden dał nadzieję… [2]") answers nothing, and for a yes/no question it may state the opposite of
+its line: it fails too, so the line speaks instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from rag.ground.details import Key, extract_keys, is_year
 from rag.ground.evidence import Evidence
 from rag.ground.lines import stated_keys
 from rag.ground.question import asked_kinds
+from rag.keyword import tokenize
 
 CHECKED_KINDS = ("num", "date", "count", "name")  # "two hours" is a figure too
 MIN_WORDS = 3  # "HACKED [1]." answers nothing, whatever it cites
@@ -60,6 +64,8 @@ def check_claim(text: str, lang: str, cited: Sequence[int], evidence: Evidence, 
         return ClaimCheck(False, ("too short to answer anything",))
     if not cited:
         return ClaimCheck(False, ("no citation",))
+    if restates(text, question):
+        return ClaimCheck(False, ("only restates the question",))
     asked = set(extract_keys(question, lang))
     asks_when = "date" in asked_kinds(question)
     echoed = {w for w in _words(question)}  # a sentence may open with the question's own word
@@ -76,6 +82,11 @@ def check_claim(text: str, lang: str, cited: Sequence[int], evidence: Evidence, 
             continue
         missing.append(f"{key.kind}:{key.value}")
     return ClaimCheck(not missing, tuple(missing))
+
+
+def restates(text: str, question: str) -> bool:
+    """Every content word of `text` (folded, cut to the keyword index's prefix) is in `question`."""
+    return set(tokenize(text)) <= set(tokenize(question))
 
 
 def citing_lines(text: str, lang: str, cited: Sequence[int], evidence: Evidence) -> list[int]:

@@ -39,3 +39,13 @@ def test_a_figure_the_cited_line_lacks_fails() -> None:
     evidence = _evidence()
     check = check_claim("The bridge was last repaired in 2011.", "en", [1], evidence, "When was it repaired?", [1])
     assert not check.ok and "num:2011" in check.missing
+
+
+def test_a_sentence_that_only_restates_the_question_fails() -> None:
+    evidence = _evidence()
+    question = "Was the Kelvin Street bridge closed to all traffic?"
+    echo = check_claim("The Kelvin Street bridge was closed to all traffic.", "en", [0], evidence, question, [0, 1])
+    assert not echo.ok and echo.missing == ("only restates the question",)
+    answer = check_claim("The Kelvin Street bridge was closed after engineers found cracks.", "en", [0], evidence,
+                         question, [0, 1])
+    assert answer.ok, answer.missing
