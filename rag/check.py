@@ -22,7 +22,7 @@ from rag.ground.lines import stated_keys
 from rag.ground.question import asked_kinds
 from rag.keyword import tokenize
 
-CHECKED_KINDS = ("num", "date", "count", "name")  # "two hours" is a figure too
+CHECKED_KINDS = ("num", "date", "count", "span", "name")  # "two hours" is a figure too, "two days" another
 MIN_WORDS = 3  # "HACKED [1]." answers nothing, whatever it cites
 
 

@@ -108,7 +108,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from rag.render import render_corpus
 
     corpus = args.corpus or settings.corpus_dir()
-    report = render_corpus(corpus, model=args.model, progress=not args.quiet, export=args.export)
+    report = render_corpus(corpus, model=args.model, progress=not args.quiet, export=args.export,
+                           retry_failed=args.retry_failed)
     print(f"rendered {corpus}: {report.summary()}")
     return 0
 
@@ -298,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="default", help="small | default | PATH to a .gguf file")
     p.add_argument("--export", type=Path, help="also write this corpus's checked renderings to this JSONL file "
                                                 "(e.g. seeds/.renderings/en.jsonl)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="render again the lines none of whose candidates passed the checks before")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("search", help="retrieve passages for a question",

@@ -7,9 +7,9 @@ and the answer step later writes from English text and shows readers a verified 
 
 A rendering is kept only when it passes `check_rendering`: every number and date of the source is
 in it, most of the source's names are, it reads as English, its length is plausible, and the
-embedder puts it close to the source line (a cross-lingual meaning check). Otherwise a few sampled
-candidates are tried and the best passing one kept; a line none of them passes stays without a
-rendering (the original is shown). Renderings are keyed by the hash of the line's text, so a
+embedder puts it close to the source line (a cross-lingual meaning check). Otherwise the model is
+told which figures its candidate changed ("the line says 2 hours, not 2 days") and tries again, a
+few times; a line none of the candidates passes stays without a rendering (the original is shown). Renderings are keyed by the hash of the line's text, so a
 re-index reuses them and editing a line makes it render again.
 """
 
@@ -42,6 +42,7 @@ PROMPT_VERSION = "r2"  # r2: the line alone (r1 added the paragraph before it)
 RENDER_DIR = ".renderings"  # inside a corpus folder: checked renderings shipped with it
 MAX_TOKENS = 400
 CANDIDATES = 3  # greedy first, then sampled alternatives when a check fails
+FACT_KINDS = ("num", "date", "span")  # the details a repair note names (rag.render_check checks them strictly)
 
 SYSTEM = (
     "You translate one line of a news article into English. Translate the whole line faithfully: keep "
@@ -220,6 +221,38 @@ def messages_for(line: LineToRender) -> list[dict[str, str]]:
     ]
 
 
+def _english(key: str) -> str:
+    """A checked detail ("span:2 hour", "date:7.12", "num:50") as English words for a repair note."""
+    kind, _, value = key.partition(":")
+    if kind == "span":
+        number, unit = value.split(" ", 1)
+        return f"{number} {unit}{'' if number == '1' else 's'}"
+    if kind == "date":
+        day, month = value.split(".")
+        names = languages.pack(TARGET).months.get(int(month), ())
+        return f"{day} {names[0].capitalize()}" if names else value
+    return value
+
+
+def repair_note(missing: Sequence[str]) -> str:
+    """What a failed candidate got wrong, in figures the model can act on ("" when it is not figures)."""
+    kept = [_english(m) for m in missing if m.split(":")[0] in FACT_KINDS]
+    added = [_english(m[len("added "):]) for m in missing if m.startswith("added ")]
+    if not kept and not added:
+        return ""
+    parts = [f"the line says {', '.join(kept)}"] if kept else []
+    parts += [f"{'it' if kept else 'the line'} does not say {', '.join(added)}"] if added else []
+    return f"Not quite: {'; '.join(parts)}. Translate the line again with its figures exactly as the line gives them."
+
+
+def repair_messages(line: LineToRender, candidate: str, missing: Sequence[str]) -> list[dict[str, str]] | None:
+    """The first prompt, the failed candidate and the note on its figures; None when no note applies."""
+    note = repair_note(missing)
+    if not note or not candidate:
+        return None
+    return [*messages_for(line), {"role": "assistant", "content": candidate}, {"role": "user", "content": note}]
+
+
 def llama_generator(llm: Any) -> Generate:
     """(messages, temperature, seed) -> text on the local llama.cpp model, one call at a time."""
     client = getattr(llm, "client", llm)
@@ -227,6 +260,10 @@ def llama_generator(llm: Any) -> Generate:
 
     def generate(messages: list[dict[str, str]], temperature: float, seed: int) -> str:
         with lock:
+            # From an empty context: reusing the previous prompt's cached tokens changed greedy output
+            # (the same line and repair note gave a whole rendering from scratch, a truncated one after
+            # another line), and a line's rendering must not depend on which line went before.
+            getattr(client, "reset", lambda: None)()
             out = client.create_chat_completion(messages=messages, temperature=temperature, top_k=40 if temperature
                                                 else 1, top_p=0.95, seed=seed, max_tokens=MAX_TOKENS,
                                                 repeat_penalty=1.0)
@@ -237,16 +274,19 @@ def llama_generator(llm: Any) -> Generate:
 
 def render_line(line: LineToRender, generate: Generate, similarity: Callable[[str, str], float],
                 model: str = "", candidates: int = CANDIDATES) -> Rendering:
-    """Greedy first; sampled alternatives only while no candidate passes. The best is kept."""
+    """Greedy first; then, while no candidate passes, a greedy retry told which figures the last one
+    changed (when that was the failure) or a sampled alternative. The best is kept."""
     best: tuple[CheckResult, str] | None = None
+    messages, temperature = messages_for(line), 0.0
     for attempt in range(candidates):
-        temperature = 0.0 if attempt == 0 else 0.5
-        text = _clean(generate(messages_for(line), temperature, attempt))
+        text = _clean(generate(messages, temperature, attempt))
         result = check_rendering(line.text, line.lang, text, similarity(line.text, text) if text else 0.0)
         if best is None or result.score > best[0].score:
             best = (result, text)
         if result.ok:
             break
+        repair = repair_messages(line, text, result.missing)
+        messages, temperature = (repair, 0.0) if repair else (messages_for(line), 0.5)
     assert best is not None
     result, text = best
     return Rendering(hash=line_hash(line.text), lang=line.lang, text=text if result.ok else "", ok=result.ok,
@@ -264,16 +304,18 @@ def embedding_similarity(embedder: Any) -> Callable[[str, str], float]:
     return similarity
 
 
-def _needs_rendering(store: RenderingStore, text: str) -> bool:
-    """No record yet, or a once-passing rendering that today's checks reject."""
+def _needs_rendering(store: RenderingStore, text: str, retry_failed: bool = False) -> bool:
+    """No record yet, a once-passing rendering that today's checks reject, or (asked for) a line
+    none of whose candidates passed before."""
     item = store.get(text)
-    return item is None or (item.ok and not still_passes(item, text))
+    return item is None or (item.ok and not still_passes(item, text)) or (retry_failed and not item.ok)
 
 
 def render_missing(lines: Sequence[LineToRender], store: RenderingStore, generate: Generate,
-                   similarity: Callable[[str, str], float], model: str = "", progress: bool = True) -> int:
+                   similarity: Callable[[str, str], float], model: str = "", progress: bool = True,
+                   retry_failed: bool = False) -> int:
     """Render every line the store has no record of; returns how many were rendered now."""
-    todo = [ln for ln in lines if _needs_rendering(store, ln.text)]
+    todo = [ln for ln in lines if _needs_rendering(store, ln.text, retry_failed)]
     if not todo:
         return 0
     from tqdm import tqdm
@@ -315,14 +357,15 @@ def corpus_lines(corpus_dir: Path) -> list[LineToRender]:
 
 
 def render_corpus(corpus_dir: Path, model: str = "default", progress: bool = True, llm: Any = None,
-                  embedder: Any = None, export: Path | None = None) -> RenderReport:
-    """Render every line of `corpus_dir` that has no record yet; loads the models only when needed."""
+                  embedder: Any = None, export: Path | None = None, retry_failed: bool = False) -> RenderReport:
+    """Render every line of `corpus_dir` that has no record yet (or, with `retry_failed`, no passing
+    one: after the renderer improved); loads the models only when needed."""
     import time
 
     started = time.perf_counter()
     lines = corpus_lines(corpus_dir)
     store = RenderingStore.for_corpus(corpus_dir)
-    todo = [ln for ln in lines if _needs_rendering(store, ln.text)]
+    todo = [ln for ln in lines if _needs_rendering(store, ln.text, retry_failed)]
     if todo:
         if llm is None:
             from rag.llm import load_chat_model
@@ -333,7 +376,8 @@ def render_corpus(corpus_dir: Path, model: str = "default", progress: bool = Tru
 
             embedder = load_embedder()
         render_missing(todo, store, llama_generator(llm), embedding_similarity(embedder),
-                       model=Path(str(getattr(llm, "model_path", model))).stem, progress=progress)
+                       model=Path(str(getattr(llm, "model_path", model))).stem, progress=progress,
+                       retry_failed=retry_failed)
     if export is not None:
         store.export((line_hash(ln.text) for ln in lines), export)
     passed = sum(bool(store.text(ln.text)) for ln in lines)

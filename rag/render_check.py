@@ -47,7 +47,7 @@ foreign_letters = languages.derived(_foreign_letters)
 def _digit_keys(text: str, lang: str) -> list[Any]:
     from rag.ground.details import extract_keys
 
-    return [k for k in extract_keys(text, lang) if k.kind in ("num", "date")]
+    return [k for k in extract_keys(text, lang) if k.kind in ("num", "date", "span")]
 
 
 def _name_keys(text: str, lang: str) -> list[Any]:

@@ -24,16 +24,31 @@ LINE = "Rozmowa, która odbyła się 30 grudnia na wniosek strony rosyjskiej, tr
 GOOD = "The conversation, held on 30 December at the Russian side's request, lasted about 50 minutes."
 
 
-def test_render_line_retries_until_a_candidate_passes() -> None:
-    replies = iter(["It lasted 30 minutes.", GOOD])
-    calls: list[float] = []
+def _scripted(replies: list[str], calls: list[tuple[float, str]]):
+    answers = iter(replies)
 
     def generate(messages, temperature, seed):
-        calls.append(temperature)
-        return next(replies)
+        calls.append((temperature, messages[-1]["content"]))
+        return next(answers)
 
-    item = render_line(LineToRender(LINE, "pl", ""), generate, lambda a, b: 0.9)
-    assert item.ok and item.text == GOOD and calls == [0.0, 0.5]
+    return generate
+
+
+def test_a_candidate_with_wrong_figures_is_retried_with_a_note_naming_them() -> None:
+    calls: list[tuple[float, str]] = []
+    wrong = "The conversation, held on 30 December at the Russian side's request, lasted about 50 hours."
+    item = render_line(LineToRender(LINE, "pl", ""), _scripted([wrong, GOOD], calls), lambda a, b: 0.9)
+    assert item.ok and item.text == GOOD
+    assert [t for t, _ in calls] == [0.0, 0.0]
+    assert "says 50 minutes" in calls[1][1] and "does not say 50 hours" in calls[1][1]
+
+
+def test_a_candidate_failing_otherwise_is_retried_by_sampling() -> None:
+    calls: list[tuple[float, str]] = []
+    item = render_line(LineToRender(LINE, "pl", ""), _scripted([GOOD + " " + GOOD + " " + GOOD, GOOD], calls),
+                       lambda a, b: 0.9)
+    assert item.ok and item.text == GOOD and [t for t, _ in calls] == [0.0, 0.5]
+    assert LINE in calls[1][1]  # the first prompt again, no note
 
 
 def test_no_passing_candidate_keeps_no_text() -> None:

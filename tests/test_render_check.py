@@ -17,6 +17,7 @@ def test_a_faithful_rendering_passes() -> None:
 @pytest.mark.parametrize("bad, reason", [
     ("The conversation, held on 30 December at the Russian side's request, lasted about 30 minutes.", "num:50"),
     ("The conversation, held on 31 December at the Russian side's request, lasted about 50 minutes.", "date:30.12"),
+    ("The conversation, held on 30 December at the Russian side's request, lasted about 50 hours.", "span:50 minute"),
     ("", "empty"),
     ("Rozmowa, która odbyła się 30 grudnia na wniosek strony rosyjskiej, trwała około 50 minut.", "source letters"),
 ])
@@ -27,3 +28,10 @@ def test_a_rendering_that_changes_a_fact_or_is_not_english_fails(bad: str, reaso
 
 def test_low_similarity_fails() -> None:
     assert not check_rendering(LINE, "pl", GOOD, similarity=0.5).ok
+
+
+def test_a_compound_number_must_keep_its_unit() -> None:
+    line = "7 grudnia Biden i Putin odbyli dwugodzinną rozmowę za pośrednictwem wideołącza."
+    wrong = check_rendering(line, "pl", "On 7 December Biden and Putin held a two-day video call.", similarity=0.9)
+    assert not wrong.ok and "added span:2 day" in wrong.missing
+    assert check_rendering(line, "pl", "On 7 December Biden and Putin held a two-hour video call.", similarity=0.9).ok

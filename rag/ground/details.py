@@ -6,6 +6,7 @@ matched exactly (dates and month/weekday names mapped across languages, names tr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,14 +27,14 @@ _RANGE_EN = "-|–|—|" + lexicon.DAY_RANGE_WORDS["en"]  # month-first dates ar
 DATE_DAY_FIRST = re.compile(rf"\b{_DAY}(?:\s*(?:{_RANGE})\s*{_DAY})?\s+(?:of\s+)?({_MONTH_RE})\b")
 DATE_MONTH_FIRST = re.compile(rf"\b({_MONTH_RE})\s+{_DAY}(?:\s*(?:{_RANGE_EN})\s*{_DAY})?\b(?!\d)")
 
-KIND_WEIGHT = {"date": 2.0, "num": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
+KIND_WEIGHT = {"date": 2.0, "num": 1.5, "span": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
 
 
 @dataclass(frozen=True)
 class Key:
     """A checkable detail of a text: a name, entity, number, date, month or weekday."""
 
-    kind: str  # "date" | "month" | "weekday" | "num" | "count" | "entity" | "name"
+    kind: str  # "date" | "month" | "weekday" | "num" | "count" | "span" | "entity" | "name"
     value: str
 
 
@@ -82,6 +83,49 @@ def _number_keys(folded: str, lang: str, skip: set[tuple[int, int]]) -> list[Key
     return keys
 
 
+@functools.cache
+def _span_patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str] | None, dict[str, int]]:
+    """The language's "number unit" and "numberunit" patterns (every language's units when unknown)."""
+    codes = [lang] if lang in lexicon.TIME_UNITS else list(lexicon.LANGUAGES)
+    groups: dict[str, list[str]] = {}
+    for code in codes:
+        for unit, words in lexicon.TIME_UNITS[code].items():
+            groups.setdefault(unit, []).append(words)
+    units = "|".join(f"(?P<{unit}>{'|'.join(words)})" for unit, words in groups.items())
+    numbers = lexicon.NUMBER_WORDS.get(lang, {})
+    number = "|".join([r"\d{1,4}", *sorted(numbers, key=len, reverse=True)])
+    joiner = lexicon.UNIT_JOINERS.get(lang, "")
+    joined = rf"(?:(?:{joiner})\s+)?" if joiner else ""
+    plain = re.compile(rf"\b({number})(?:\s*-\s*|\s+){joined}(?:{units})\b")
+    prefixes, stems = lexicon.NUMBER_PREFIXES.get(lang, {}), lexicon.COMPOUND_UNITS.get(lang, {})
+    compound = None
+    if prefixes and stems:
+        stem = "|".join(f"(?P<{unit}>{words})" for unit, words in stems.items())
+        compound = re.compile(rf"\b({'|'.join(sorted(prefixes, key=len, reverse=True))})(?:{stem})\w*")
+    return plain, compound, {**numbers, **prefixes}
+
+
+def _unit(match: re.Match[str]) -> str:
+    return next(unit for unit, text in match.groupdict().items() if text)
+
+
+def _span_keys(folded: str, lang: str) -> list[Key]:
+    """A number with its time unit as "span:2 hour" ("dwugodzinna", "two-hour", "50 de minute").
+
+    A bare count cannot tell a two-hour call from a two-day one; a year ("2022 roku") is no span.
+    A one-word compound also gives its count, so "two hours" still meets "dwugodzinna".
+    """
+    plain, compound, values = _span_patterns(lang)
+    keys: list[Key] = []
+    for m in plain.finditer(folded):
+        value = int(m.group(1)) if m.group(1).isdigit() else values.get(m.group(1))
+        if value is not None and not (len(m.group(1)) == 4 and 1800 <= value <= 2200):
+            keys.append(Key("span", f"{value} {_unit(m)}"))
+    for m in compound.finditer(folded) if compound else ():
+        keys += [Key("span", f"{values[m.group(1)]} {_unit(m)}"), Key("count", str(values[m.group(1)]))]
+    return keys
+
+
 def _calendar_word_keys(folded: str) -> list[Key]:
     words = re.findall(r"[a-z]+", folded)
     return ([Key("month", str(MONTH_WORDS[w])) for w in words if w in MONTH_WORDS]
@@ -126,7 +170,8 @@ def extract_keys(text: str, lang: str = "", evidence: bool = False) -> list[Key]
     """
     folded = fold(text)
     dates, spans = _date_keys(folded)
-    keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _calendar_word_keys(folded)
+    keys = dates + _number_keys(folded, lang, set() if evidence else spans) + _span_keys(folded, lang)
+    keys += _calendar_word_keys(folded)
     keys += _word_keys(text)
     return list(dict.fromkeys(keys))
 

@@ -26,6 +26,10 @@ MONTHS = _by_language(lambda p: p.months)  # month number -> names with their in
 MONTHS_ONLY_IN_DATES = _by_language(lambda p: p.date_months)  # "may", "mar": months only inside a date
 WEEKDAYS = _by_language(lambda p: p.weekdays)  # ISO weekday -> names
 NUMBER_WORDS = _by_language(lambda p: p.number_words)  # "two" and "dwie" agree: a hint, never strict
+TIME_UNITS = _by_language(lambda p: p.time_units)  # "50 minut" and "50 minutes" agree, "two-day" is not "two-hour"
+UNIT_JOINERS = _by_language(lambda p: p.unit_joiner)
+NUMBER_PREFIXES = _by_language(lambda p: p.number_prefixes)  # "dwu" of "dwugodzinny"
+COMPOUND_UNITS = _by_language(lambda p: p.compound_units)
 MARKER_CONJUNCTIONS = _by_language(lambda p: p.marker_conjunction)  # "[1 and 3]"
 DAY_RANGE_WORDS = _by_language(lambda p: p.day_range_words)  # "9 and 10", "9 i 10"
 # International acronyms written differently per language -> one entity, only when written in

@@ -98,6 +98,8 @@ PACK = LanguagePack(
               6: ("saturday",), 7: ("sunday",)},
     number_words={"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                   "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifty": 50, "hundred": 100},
+    time_units={"minute": "minutes?", "hour": "hours?", "day": "days?", "week": "weeks?", "month": "months?",
+                "year": "years?"},
     abbreviations=frozenset("""
         mr mrs ms dr prof st jr sr vs etc e.g i.e u.s u.k no gen col sen rep gov lt sgt capt approx
     """.split()),

@@ -98,6 +98,14 @@ class LanguagePack:
     date_months: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # month words only inside a date
     weekdays: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # ISO weekday -> names and forms
     number_words: Mapping[str, int] = field(default_factory=dict)  # small numbers written as words
+    # Time units after a number ("50 minut", "two hours"): canonical unit -> regex alternatives of the
+    # whole folded word. With them "two-hour" and "two-day" differ, which a bare count cannot tell.
+    time_units: Mapping[str, str] = field(default_factory=dict)
+    unit_joiner: str = ""  # regex of a word between a number and its unit ("50 de minute")
+    # One-word compounds of a number and a unit ("dwugodzinny"): number prefix -> value, and
+    # canonical unit -> regex of the unit stem that follows the prefix.
+    number_prefixes: Mapping[str, int] = field(default_factory=dict)
+    compound_units: Mapping[str, str] = field(default_factory=dict)
     abbreviations: frozenset[str] = frozenset()  # a full stop after these does not end a sentence
     not_names: frozenset[str] = frozenset()  # words often capitalised that are no names
     acronyms: Mapping[str, str] = field(default_factory=dict)  # written acronym -> entity ("sua" -> "us")
@@ -108,5 +116,6 @@ class LanguagePack:
     injection: InjectionPatterns = InjectionPatterns()
 
     def __post_init__(self) -> None:
-        for name in ("quoted_in", "months", "date_months", "weekdays", "number_words", "acronyms"):
+        for name in ("quoted_in", "months", "date_months", "weekdays", "number_words", "time_units",
+                     "number_prefixes", "compound_units", "acronyms"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))

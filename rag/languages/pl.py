@@ -96,6 +96,12 @@ PACK = LanguagePack(
     number_words={"dwukrotnie": 2, "trzykrotnie": 3, "dwa": 2, "dwie": 2, "dwoch": 2, "dwoma": 2, "trzy": 3,
                   "trzech": 3, "cztery": 4, "czterech": 4, "piec": 5, "pieciu": 5, "szesc": 6, "szesciu": 6,
                   "siedem": 7, "osiem": 8, "dziewiec": 9, "dziesiec": 10, "piecdziesiat": 50, "sto": 100},
+    time_units={"minute": r"minut\w*", "hour": r"godzin\w*", "day": "dni|dzien|dnia", "week": r"tydzien|tygodni\w*",
+                "month": r"miesiac\w*|miesiec\w*|miesiace", "year": "lat|lata|rok|roku"},
+    number_prefixes={"dwu": 2, "trzy": 3, "cztero": 4, "piecio": 5, "szescio": 6, "siedmio": 7, "osmio": 8,
+                     "dziewiecio": 9, "dziesiecio": 10},
+    compound_units={"minute": "minutow", "hour": "godzinn", "day": "dniow", "week": "tygodniow",
+                    "month": "miesieczn", "year": "letni|roczn"},
     abbreviations=frozenset("""
         r tj np m.in ok godz ul wg tzw plk sw itd itp tys mln mld zob br nr pt ds jw ww dot ang ros
     """.split()),

@@ -79,6 +79,9 @@ PACK = LanguagePack(
     weekdays={2: ("marti",), 3: ("miercuri",), 4: ("joi",), 5: ("vineri",), 6: ("sambata",), 7: ("duminica",)},
     number_words={"doi": 2, "doua": 2, "trei": 3, "patru": 4, "cinci": 5, "sase": 6, "sapte": 7, "zece": 10,
                   "cincizeci": 50, "suta": 100},
+    time_units={"minute": r"minut\w*", "hour": "ora|ore|orei", "day": "zi|zile|zilei", "week": r"saptaman\w*",
+                "month": "luna|luni|lunii", "year": "an|ani|anul"},
+    unit_joiner="de",
     abbreviations=frozenset("dl dna dvs art sf mil str".split()),
     not_names=frozenset("""
         in la pe de din cu si dar iar ca el ea ei ele acesta aceasta potrivit conform totusi insa ce cine

@@ -49,3 +49,21 @@ def test_acronyms_of_each_language_name_one_entity() -> None:
 def test_articles_month_counts_as_said_by_every_line() -> None:
     keys = line_keys("Rozmowa trwała 50 minut.", "pl", date="2021-12")
     assert "month:12" in keys.exact and "num:2021" in keys.exact
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Biden i Putin odbyli dwugodzinną rozmowę.", "pl"),
+    ("Rozmowa trwała dwie godziny.", "pl"),
+    ("Biden and Putin held a two-hour video call.", "en"),
+    ("Convorbirea a durat două ore.", "ro"),
+])
+def test_a_time_span_keeps_its_unit_across_languages(text: str, lang: str) -> None:
+    keys = {(k.kind, k.value) for k in extract_keys(text, lang)}
+    assert ("span", "2 hour") in keys and ("count", "2") in keys
+    assert ("span", "2 day") not in keys
+
+
+def test_spans_with_joiners_digits_and_no_years() -> None:
+    assert ("span", "36 month") in {(k.kind, k.value) for k in extract_keys("Proiectul va dura 36 de luni.", "ro")}
+    assert ("span", "24 hour") in {(k.kind, k.value) for k in extract_keys("Trwał 24-godzinny strajk.", "pl")}
+    assert not [k for k in extract_keys("W 2022 roku i dwudziestu ludzi.", "pl") if k.kind == "span"]
