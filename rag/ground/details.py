@@ -27,12 +27,13 @@ _RANGE_EN = "-|–|—|" + lexicon.DAY_RANGE_WORDS["en"]  # month-first dates ar
 DATE_DAY_FIRST = re.compile(rf"\b{_DAY}(?:\s*(?:{_RANGE})\s*{_DAY})?\s+(?:of\s+)?({_MONTH_RE})\b")
 DATE_MONTH_FIRST = re.compile(rf"\b({_MONTH_RE})\s+{_DAY}(?:\s*(?:{_RANGE_EN})\s*{_DAY})?\b(?!\d)")
 
-KIND_WEIGHT = {"date": 2.0, "num": 1.5, "span": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0, "name": 1.0}
+KIND_WEIGHT = {"date": 2.0, "num": 1.5, "span": 1.5, "count": 1.0, "weekday": 1.0, "month": 1.0, "entity": 1.0,
+               "name": 1.0}
 
 
 @dataclass(frozen=True)
 class Key:
-    """A checkable detail of a text: a name, entity, number, date, month or weekday."""
+    """A checkable detail of a text: a name, entity, number, time span, date, month or weekday."""
 
     kind: str  # "date" | "month" | "weekday" | "num" | "count" | "span" | "entity" | "name"
     value: str

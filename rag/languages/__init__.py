@@ -26,7 +26,8 @@ What the fields are for, in short:
   lines that are site furniture, not news (rag.boilerplate).
 - ``date_prepositions``, ``asks_quantity``, ``asks_time``, ``time_openers``: how questions name
   a date or ask for a figure or a time.
-- ``months``, ``date_months``, ``weekdays``, ``number_words``, ``abbreviations``, ``not_names``,
+- ``months``, ``date_months``, ``weekdays``, ``number_words``, ``time_units``, ``unit_joiner``,
+  ``number_prefixes``, ``compound_units``, ``abbreviations``, ``not_names``,
   ``acronyms``, ``source_leads``, ``marker_conjunction``, ``day_range_words`` (and ``refusal``,
   ``asks_quantity``, ``asks_time``, ``time_openers``): what the grounding check reads in
   sentences, lines and questions (gathered by rag.ground.lexicon; its patterns are compiled at
