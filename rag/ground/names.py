@@ -7,7 +7,9 @@ import re
 from rag.text import fold
 
 # Spellings of one sound across Polish, Romanian and English transliterations, in replacement order.
-_DIGRAPHS = (("sz", "s"), ("cz", "c"), ("sh", "s"), ("kh", "h"), ("ch", "h"), ("w", "v"), ("ie", "e"),
+# "ie" before another vowel is an inflection's, not a spelling's: Romanian "Rusiei" is "Rusia" + "-ei"
+# (made "rusei" it no longer matched "Rusia"), while Polish "Pieskow" is "Peskov".
+_DIGRAPHS = (("sz", "s"), ("cz", "c"), ("sh", "s"), ("kh", "h"), ("ch", "h"), ("w", "v"), (r"ie(?![aeiou])", "e"),
              ("j", "i"), ("y", "i"))
 
 
@@ -15,7 +17,7 @@ def translit(word: str) -> str:
     """Collapse Polish/Romanian/English spellings of one foreign name: Ławrow/Lavrov, Pieskow/Peskov."""
     w = fold(word)
     for a, b in _DIGRAPHS:
-        w = w.replace(a, b)
+        w = re.sub(a, b, w)
     w = re.sub(r"c(?=[aoukrlt])", "k", w)
     return re.sub(r"(.)\1+", r"\1", w)
 
