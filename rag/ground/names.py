@@ -7,19 +7,25 @@ import re
 from rag.text import fold
 
 # Spellings of one sound across Polish, Romanian and English transliterations, in replacement order.
+_DIGRAPHS = (("sz", "s"), ("cz", "c"), ("sh", "s"), ("kh", "h"), ("ch", "h"), ("w", "v"))
 # "ie" before another vowel is an inflection's, not a spelling's: Romanian "Rusiei" is "Rusia" + "-ei"
 # (made "rusei" it no longer matched "Rusia"), while Polish "Pieskow" is "Peskov".
-_DIGRAPHS = (("sz", "s"), ("cz", "c"), ("sh", "s"), ("kh", "h"), ("ch", "h"), ("w", "v"), (r"ie(?![aeiou])", "e"),
-             ("j", "i"), ("y", "i"))
+_IE = re.compile(r"ie(?![aeiou])")
+_LATER = (("j", "i"), ("y", "i"))
+_HARD_C = re.compile(r"c(?=[aoukrlt])")
+_DOUBLED = re.compile(r"(.)\1+")
 
 
 def translit(word: str) -> str:
     """Collapse Polish/Romanian/English spellings of one foreign name: Ławrow/Lavrov, Pieskow/Peskov."""
     w = fold(word)
     for a, b in _DIGRAPHS:
-        w = re.sub(a, b, w)
-    w = re.sub(r"c(?=[aoukrlt])", "k", w)
-    return re.sub(r"(.)\1+", r"\1", w)
+        w = w.replace(a, b)
+    w = _IE.sub("e", w)
+    for a, b in _LATER:
+        w = w.replace(a, b)
+    w = _HARD_C.sub("k", w)
+    return _DOUBLED.sub(r"\1", w)
 
 
 def names_match(a: str, b: str) -> bool:
